@@ -1,18 +1,224 @@
+using System.Text;
+
 namespace Nucleon.Pipes.Framing;
 
-// STUB: to be replaced by the full codec (see the field-table work item).
+/// <summary>
+/// The property flags and property list of a content header frame (spec 4.2.6.1, class 60 "basic").
+/// </summary>
+/// <remarks>
+/// One 16-bit flag word (bit 15 = content-type … bit 2 = cluster-id; bit 0 would announce a further
+/// flag word, which class basic never needs) followed by the present properties in flag order. A null
+/// property is absent; zero or empty values are present (priority 0 is sent as flag + octet 0).
+/// </remarks>
 internal static class BasicPropertiesCodec
 {
+    private const ushort ContentTypeFlag = 1 << 15;
+    private const ushort ContentEncodingFlag = 1 << 14;
+    private const ushort HeadersFlag = 1 << 13;
+    private const ushort DeliveryModeFlag = 1 << 12;
+    private const ushort PriorityFlag = 1 << 11;
+    private const ushort CorrelationIdFlag = 1 << 10;
+    private const ushort ReplyToFlag = 1 << 9;
+    private const ushort ExpirationFlag = 1 << 8;
+    private const ushort MessageIdFlag = 1 << 7;
+    private const ushort TimestampFlag = 1 << 6;
+    private const ushort TypeFlag = 1 << 5;
+    private const ushort UserIdFlag = 1 << 4;
+    private const ushort AppIdFlag = 1 << 3;
+    private const ushort ClusterIdFlag = 1 << 2;
+    private const ushort ContinuationFlag = 1;
+
     /// <summary>Size of the property flags and property list.</summary>
-    public static int GetSize(BasicProperties? properties) => 2;
+    /// <exception cref="ArgumentException">A short-string property exceeds 255 bytes, or the headers cannot be encoded.</exception>
+    public static int GetSize(BasicProperties? properties)
+    {
+        if (properties is null || properties.IsEmpty)
+        {
+            return 2;
+        }
+
+        int size = 2;
+        size += ShortStringSize(properties.ContentType, "ContentType");
+        size += ShortStringSize(properties.ContentEncoding, "ContentEncoding");
+        if (properties.Headers is not null)
+        {
+            size += FieldTableCodec.GetSize(properties.Headers);
+        }
+
+        size += properties.DeliveryMode is null ? 0 : 1;
+        size += properties.Priority is null ? 0 : 1;
+        size += ShortStringSize(properties.CorrelationId, "CorrelationId");
+        size += ShortStringSize(properties.ReplyTo, "ReplyTo");
+        size += ShortStringSize(properties.Expiration, "Expiration");
+        size += ShortStringSize(properties.MessageId, "MessageId");
+        size += properties.Timestamp is null ? 0 : 8;
+        size += ShortStringSize(properties.Type, "Type");
+        size += ShortStringSize(properties.UserId, "UserId");
+        size += ShortStringSize(properties.AppId, "AppId");
+        size += ShortStringSize(properties.ClusterId, "ClusterId");
+        return size;
+    }
 
     /// <summary>Writes the property flags and property list.</summary>
-    public static void Write(ref AmqpEncoder encoder, BasicProperties? properties) => encoder.WriteShort(0);
+    public static void Write(ref AmqpEncoder encoder, BasicProperties? properties)
+    {
+        if (properties is null || properties.IsEmpty)
+        {
+            encoder.WriteShort(0);
+            return;
+        }
+
+        BasicProperties p = properties;
+        int flags = 0;
+        flags |= p.ContentType is null ? 0 : ContentTypeFlag;
+        flags |= p.ContentEncoding is null ? 0 : ContentEncodingFlag;
+        flags |= p.Headers is null ? 0 : HeadersFlag;
+        flags |= p.DeliveryMode is null ? 0 : DeliveryModeFlag;
+        flags |= p.Priority is null ? 0 : PriorityFlag;
+        flags |= p.CorrelationId is null ? 0 : CorrelationIdFlag;
+        flags |= p.ReplyTo is null ? 0 : ReplyToFlag;
+        flags |= p.Expiration is null ? 0 : ExpirationFlag;
+        flags |= p.MessageId is null ? 0 : MessageIdFlag;
+        flags |= p.Timestamp is null ? 0 : TimestampFlag;
+        flags |= p.Type is null ? 0 : TypeFlag;
+        flags |= p.UserId is null ? 0 : UserIdFlag;
+        flags |= p.AppId is null ? 0 : AppIdFlag;
+        flags |= p.ClusterId is null ? 0 : ClusterIdFlag;
+        encoder.WriteShort((ushort)flags);
+
+        if (p.ContentType is not null)
+        {
+            encoder.WriteShortString(p.ContentType);
+        }
+
+        if (p.ContentEncoding is not null)
+        {
+            encoder.WriteShortString(p.ContentEncoding);
+        }
+
+        if (p.Headers is not null)
+        {
+            FieldTableCodec.Write(ref encoder, p.Headers);
+        }
+
+        if (p.DeliveryMode is { } deliveryMode)
+        {
+            encoder.WriteOctet((byte)deliveryMode);
+        }
+
+        if (p.Priority is { } priority)
+        {
+            encoder.WriteOctet(priority);
+        }
+
+        if (p.CorrelationId is not null)
+        {
+            encoder.WriteShortString(p.CorrelationId);
+        }
+
+        if (p.ReplyTo is not null)
+        {
+            encoder.WriteShortString(p.ReplyTo);
+        }
+
+        if (p.Expiration is not null)
+        {
+            encoder.WriteShortString(p.Expiration);
+        }
+
+        if (p.MessageId is not null)
+        {
+            encoder.WriteShortString(p.MessageId);
+        }
+
+        if (p.Timestamp is { } timestamp)
+        {
+            encoder.WriteLongLong(timestamp.UnixSeconds);
+        }
+
+        if (p.Type is not null)
+        {
+            encoder.WriteShortString(p.Type);
+        }
+
+        if (p.UserId is not null)
+        {
+            encoder.WriteShortString(p.UserId);
+        }
+
+        if (p.AppId is not null)
+        {
+            encoder.WriteShortString(p.AppId);
+        }
+
+        if (p.ClusterId is not null)
+        {
+            encoder.WriteShortString(p.ClusterId);
+        }
+    }
 
     /// <summary>Reads the property flags and list; returns <see cref="BasicProperties.Empty"/> when no flag is set.</summary>
     public static BasicProperties Read(ref AmqpDecoder decoder)
     {
-        decoder.ReadShort();
-        return BasicProperties.Empty;
+        ushort flags = decoder.ReadShort();
+        if (flags == 0)
+        {
+            return BasicProperties.Empty;
+        }
+
+        if ((flags & ContinuationFlag) != 0)
+        {
+            throw new AmqpProtocolException(
+                AmqpReplyCode.SyntaxError, $"The basic property flags 0x{flags:X4} announce a continuation flag word; class basic has only 14 properties.");
+        }
+
+        string? contentType = (flags & ContentTypeFlag) != 0 ? decoder.ReadShortString() : null;
+        string? contentEncoding = (flags & ContentEncodingFlag) != 0 ? decoder.ReadShortString() : null;
+        Dictionary<string, object?>? headers = (flags & HeadersFlag) != 0 ? FieldTableCodec.Read(ref decoder, depth: 0) : null;
+        DeliveryMode? deliveryMode = (flags & DeliveryModeFlag) != 0 ? (DeliveryMode)decoder.ReadOctet() : null;
+        byte? priority = (flags & PriorityFlag) != 0 ? decoder.ReadOctet() : null;
+        string? correlationId = (flags & CorrelationIdFlag) != 0 ? decoder.ReadShortString() : null;
+        string? replyTo = (flags & ReplyToFlag) != 0 ? decoder.ReadShortString() : null;
+        string? expiration = (flags & ExpirationFlag) != 0 ? decoder.ReadShortString() : null;
+        string? messageId = (flags & MessageIdFlag) != 0 ? decoder.ReadShortString() : null;
+        AmqpTimestamp? timestamp = (flags & TimestampFlag) != 0 ? new AmqpTimestamp(decoder.ReadLongLong()) : null;
+        string? type = (flags & TypeFlag) != 0 ? decoder.ReadShortString() : null;
+        string? userId = (flags & UserIdFlag) != 0 ? decoder.ReadShortString() : null;
+        string? appId = (flags & AppIdFlag) != 0 ? decoder.ReadShortString() : null;
+        string? clusterId = (flags & ClusterIdFlag) != 0 ? decoder.ReadShortString() : null;
+
+        return new BasicProperties
+        {
+            ContentType = contentType,
+            ContentEncoding = contentEncoding,
+            Headers = headers,
+            DeliveryMode = deliveryMode,
+            Priority = priority,
+            CorrelationId = correlationId,
+            ReplyTo = replyTo,
+            Expiration = expiration,
+            MessageId = messageId,
+            Timestamp = timestamp,
+            Type = type,
+            UserId = userId,
+            AppId = appId,
+            ClusterId = clusterId,
+        };
+    }
+
+    private static int ShortStringSize(string? value, string property)
+    {
+        if (value is null)
+        {
+            return 0;
+        }
+
+        int length = Encoding.UTF8.GetByteCount(value);
+        if (length > 255)
+        {
+            throw new ArgumentException($"The {property} property is {length} bytes of UTF-8; AMQP allows at most 255.", nameof(value));
+        }
+
+        return 1 + length;
     }
 }
