@@ -90,12 +90,12 @@ internal static class FieldTableCodec
 
     private static int GetTableSize(IDictionary<string, object?>? table, int depth)
     {
+        CheckWriteDepth(depth, key: null);
         if (table is null || table.Count == 0)
         {
             return 4;
         }
 
-        CheckWriteDepth(depth, key: null);
         int size = 4;
         if (table is Dictionary<string, object?> dictionary)
         {
@@ -129,12 +129,12 @@ internal static class FieldTableCodec
 
     private static int GetArraySize(IList<object?>? array, string key, int depth)
     {
+        CheckWriteDepth(depth, key);
         if (array is null || array.Count == 0)
         {
             return 4;
         }
 
-        CheckWriteDepth(depth, key);
         int size = 4;
         for (int i = 0; i < array.Count; i++)
         {
@@ -176,13 +176,13 @@ internal static class FieldTableCodec
 
     private static void WriteTable(ref AmqpEncoder encoder, IDictionary<string, object?>? table, int depth)
     {
+        CheckWriteDepth(depth, key: null);
         if (table is null || table.Count == 0)
         {
             encoder.WriteLong(0);
             return;
         }
 
-        CheckWriteDepth(depth, key: null);
         int lengthAt = encoder.ReserveLong();
         int start = encoder.Position;
         if (table is Dictionary<string, object?> dictionary)
@@ -211,13 +211,13 @@ internal static class FieldTableCodec
 
     private static void WriteArray(ref AmqpEncoder encoder, IList<object?>? array, string key, int depth)
     {
+        CheckWriteDepth(depth, key);
         if (array is null || array.Count == 0)
         {
             encoder.WriteLong(0);
             return;
         }
 
-        CheckWriteDepth(depth, key);
         int lengthAt = encoder.ReserveLong();
         int start = encoder.Position;
         for (int i = 0; i < array.Count; i++)
