@@ -21,7 +21,11 @@ namespace Nucleon.Pipes.Framing;
 /// <see cref="List{T}"/>, never null even when empty. A key that occurs twice keeps its last value.</para>
 /// <para>Decimal ('D'): one scale octet (number of decimal places) then a 32-bit mantissa in two's
 /// complement, value = mantissa × 10^-scale. This is the convention of the Java, Go and pika clients;
-/// the spec itself does not define the sign.</para>
+/// the spec itself does not define the sign. On write, trailing zeros are dropped only as far as needed for the
+/// mantissa to fit; a value that still does not fit is an <see cref="ArgumentException"/>. On read, a scale above 28
+/// (beyond <see cref="decimal"/>) is a protocol error, as in RabbitMQ.Client.</para>
+/// <para>Timestamps ('T') are whole seconds: <see cref="DateTime"/>/<see cref="DateTimeOffset"/> lose their fraction;
+/// a <see cref="DateTime"/> of unspecified kind is taken as UTC; times before 1970 are refused.</para>
 /// <para>Nesting is bounded to <see cref="MaxDepth"/> levels both ways: a deeper frame is a protocol error,
 /// and a deeper (or cyclic) value to write is an <see cref="ArgumentException"/>.</para>
 /// </remarks>
