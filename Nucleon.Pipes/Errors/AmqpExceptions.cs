@@ -133,3 +133,24 @@ public sealed class AmqpMessageReturnedException : AmqpException
     /// <summary>The routing key the message was published with.</summary>
     public string RoutingKey { get; }
 }
+
+/// <summary>
+/// The broker cancelled a consumer (basic.cancel from the server: its queue was deleted, or the
+/// node holding it failed). The consume loop ends with this exception.
+/// </summary>
+public sealed class AmqpConsumerCancelledException : AmqpException
+{
+    /// <summary>Creates the exception.</summary>
+    public AmqpConsumerCancelledException(string consumerTag)
+        : base($"The broker cancelled consumer \"{consumerTag}\" (its queue was deleted or became unavailable).") => ConsumerTag = consumerTag;
+
+    /// <summary>The cancelled consumer's tag.</summary>
+    public string ConsumerTag { get; }
+}
+
+/// <summary>The channel was closed by the application (or returned to its pool) and can no longer be used.</summary>
+public sealed class AmqpChannelClosedException : AmqpException
+{
+    /// <summary>Creates the exception.</summary>
+    public AmqpChannelClosedException(string message) : base(message) { }
+}

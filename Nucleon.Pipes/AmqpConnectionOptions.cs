@@ -1,0 +1,135 @@
+using Nucleon.Pipes.Connection;
+
+namespace Nucleon.Pipes;
+
+/// <summary>
+/// Everything an <see cref="AmqpConnection"/> needs to know. Immutable: build one with an object
+/// initializer, from a URI with <see cref="Parse"/>, and vary it with <c>with</c>.
+/// </summary>
+public sealed record AmqpConnectionOptions
+{
+    /// <summary>The default AMQP port.</summary>
+    public const int DefaultPort = 5672;
+
+    /// <summary>The default AMQP-over-TLS port.</summary>
+    public const int DefaultTlsPort = 5671;
+
+    /// <summary>Brokers to connect to, tried in turn (cluster nodes). Default: localhost:5672.</summary>
+    public IReadOnlyList<AmqpEndpoint> Endpoints { get; init; } = [new AmqpEndpoint("localhost", DefaultPort)];
+
+    /// <summary>User name. Default "guest".</summary>
+    public string UserName { get; init; } = "guest";
+
+    /// <summary>Password. Never shown by <see cref="ToString"/> or in exception messages. Default "guest".</summary>
+    public string Password { get; init; } = "guest";
+
+    /// <summary>Virtual host. Default "/".</summary>
+    public string VirtualHost { get; init; } = "/";
+
+    /// <summary>True for amqps:// (TLS).</summary>
+    public bool UseTls { get; init; }
+
+    /// <summary>
+    /// Heartbeat interval the client asks for; the lower of this and the broker's value is used
+    /// (zero on either side disables heartbeats). The connection is declared dead after two
+    /// intervals without a byte from the broker. Default 60 s.
+    /// </summary>
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Largest frame the client accepts, in bytes (0 = no limit). Negotiated down to the broker's. Default 128 KiB.</summary>
+    public uint FrameMax { get; init; } = 131_072;
+
+    /// <summary>Most channels the client wants (0 = no limit, i.e. 65535). Negotiated down to the broker's. Default 2047.</summary>
+    public ushort ChannelMax { get; init; } = 2047;
+
+    /// <summary>Time allowed for TCP connect plus the AMQP handshake on one attempt. Default 30 s.</summary>
+    public TimeSpan ConnectionTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>SASL mechanism: PLAIN (default) or AMQPLAIN.</summary>
+    public string AuthMechanism { get; init; } = "PLAIN";
+
+    /// <summary>A name shown in the broker's management UI and logs (client property connection_name).</summary>
+    public string? ClientProvidedName { get; init; }
+
+    /// <summary>Largest message body accepted in either direction; a larger delivery closes the connection before any allocation. Default 128 MiB.</summary>
+    public long MaxMessageSize { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>Commands a channel may queue for the writer before publishers wait (per-channel back-pressure). Default 256.</summary>
+    public int ChannelOutboundCapacity { get; init; } = 256;
+
+    /// <summary>Publishes a confirm-mode channel may have awaiting the broker's confirm before publishers wait. Default 4096.</summary>
+    public int MaxOutstandingConfirms { get; init; } = 4096;
+
+    /// <summary>Channels kept open in each rental pool (plain and confirm-mode) for reuse. Default 64.</summary>
+    public int ChannelPoolSize { get; init; } = 64;
+
+    /// <summary>First delay before reconnecting after a loss; doubled on each failed attempt up to <see cref="ReconnectMaxDelay"/>, with jitter. Default 100 ms.</summary>
+    public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Cap of the reconnect back-off. Default 10 s.</summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long <see cref="AmqpConnection.ConnectAsync"/> keeps trying before it gives up (its token may end it sooner). Default 60 s.</summary>
+    public TimeSpan InitialConnectTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Parses an AMQP URI (see <see cref="AmqpUri"/> for the accepted form).</summary>
+    /// <exception cref="UriFormatException">The URI is malformed.</exception>
+    /// <exception cref="ArgumentException">A query parameter is unknown or out of range.</exception>
+    public static AmqpConnectionOptions Parse(string uri) => AmqpUri.Parse(uri);
+
+    /// <summary>The options as a URI with the password masked.</summary>
+    public override string ToString() => AmqpUri.Format(this, maskPassword: true);
+
+    internal void Validate()
+    {
+        if (Endpoints.Count == 0)
+        {
+            throw new ArgumentException("At least one endpoint is required.", nameof(Endpoints));
+        }
+
+        foreach (var e in Endpoints)
+        {
+            if (string.IsNullOrWhiteSpace(e.Host))
+            {
+                throw new ArgumentException("An endpoint has an empty host.", nameof(Endpoints));
+            }
+
+            if (e.Port is < 1 or > 65535)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Endpoints), e.Port, "An endpoint port must be between 1 and 65535.");
+            }
+        }
+
+        if (Heartbeat < TimeSpan.Zero || Heartbeat.TotalSeconds > ushort.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Heartbeat), Heartbeat, "Heartbeat must be between 0 and 65535 seconds.");
+        }
+
+        if (FrameMax != 0 && FrameMax < Framing.AmqpConstants.FrameMinSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FrameMax), FrameMax, "FrameMax must be 0 (no limit) or at least 4096.");
+        }
+
+        if (ConnectionTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectionTimeout), ConnectionTimeout, "ConnectionTimeout must be positive.");
+        }
+
+        if (!string.Equals(AuthMechanism, "PLAIN", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(AuthMechanism, "AMQPLAIN", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"Unsupported auth mechanism \"{AuthMechanism}\"; use PLAIN or AMQPLAIN.", nameof(AuthMechanism));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxMessageSize, 0, nameof(MaxMessageSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ChannelOutboundCapacity, 1, nameof(ChannelOutboundCapacity));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutstandingConfirms, 1, nameof(MaxOutstandingConfirms));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ChannelPoolSize, 0, nameof(ChannelPoolSize));
+        ArgumentNullException.ThrowIfNull(VirtualHost, nameof(VirtualHost));
+        ArgumentNullException.ThrowIfNull(UserName, nameof(UserName));
+        ArgumentNullException.ThrowIfNull(Password, nameof(Password));
+    }
+}

@@ -1,0 +1,520 @@
+using System.Buffers;
+using Nucleon.Pipes.Connection;
+using Nucleon.Pipes.Consumers;
+using Nucleon.Pipes.Framing;
+using Nucleon.Pipes.Protocol;
+
+namespace Nucleon.Pipes.Channels;
+
+/// <summary>
+/// One open AMQP channel on one physical connection: its outbound queue, its synchronous-call slot,
+/// its publisher confirms, its consumers, and the reader-side state that assembles content
+/// (method + header + body frames) into deliveries. Public channel objects are thin facades over
+/// this; a core is opened once and never reopened, so a closed core stays closed.
+/// </summary>
+internal sealed partial class ChannelCore : IDisposable
+{
+    private const int Opening = 0, Open = 1, Closing = 2, Closed = 3;
+
+    private readonly SemaphoreSlim _consumeLock = new(1, 1);
+    private ConsumerState[] _consumers = [];
+    private int _state;
+    private Exception? _closeReason;
+
+    public ChannelCore(ConnectionSession session, ushort number, ChannelOptions options)
+    {
+        Session = session;
+        Number = number;
+        Options = options;
+        Queue = session.Writer.CreateQueue(number, session.Options.ChannelOutboundCapacity);
+        if (options.PublisherConfirms)
+        {
+            Confirms = new ConfirmTracker(session.Options.MaxOutstandingConfirms);
+        }
+    }
+
+    public ConnectionSession Session { get; }
+
+    public ushort Number { get; }
+
+    public ChannelOptions Options { get; }
+
+    public OutboundQueue Queue { get; }
+
+    public RpcSlot Rpc { get; } = new();
+
+    public ConfirmTracker? Confirms { get; private set; }
+
+    public bool IsOpen => Volatile.Read(ref _state) == Open;
+
+    /// <summary>Why the channel closed (null while open).</summary>
+    public Exception? CloseReason => Volatile.Read(ref _closeReason);
+
+    /// <summary>Set by methods that change channel-wide state (qos, flow, tx): such a channel is not pooled again.</summary>
+    public bool Dirty { get; set; }
+
+    /// <summary>Mandatory messages returned on a channel without confirms are reported here.</summary>
+    public Action<ReturnedMessage>? ReturnHandler { get; set; }
+
+    /// <summary>Can this channel go back to a pool for another renter as it is?</summary>
+    public bool IsReusable =>
+        IsOpen && !Dirty && Session.IsCurrent && Volatile.Read(ref _consumers).Length == 0
+        && (Confirms is null || Confirms.Outstanding == 0) && !Rpc.IsWaiting;
+
+    // ------------------------------------------------------------------ sending
+
+    /// <summary>Encodes one method frame into a rented buffer.</summary>
+    public OutboundCommand Encode<T>(in T method) where T : struct, IAmqpMethod<T>
+    {
+        int size = FrameWriter.MethodFrameSize(method);
+        byte[] buffer = OutboundCommand.Rent(size);
+        int n = FrameWriter.WriteMethodFrame(buffer, Number, method);
+        return new OutboundCommand(buffer, n);
+    }
+
+    /// <summary>Sends a method that has no reply (acks, nowait variants).</summary>
+    public ValueTask SendAsync<T>(in T method, CancellationToken cancellationToken) where T : struct, IAmqpMethod<T>
+    {
+        ThrowIfUnusable();
+        return Queue.EnqueueAsync(Encode(method), cancellationToken);
+    }
+
+    /// <summary>Sends a synchronous method and decodes its reply (one outstanding per channel).</summary>
+    public async ValueTask<TReply> CallAsync<TRequest, TReply>(TRequest request, CancellationToken cancellationToken)
+        where TRequest : struct, IAmqpMethod<TRequest>
+        where TReply : struct, IAmqpMethod<TReply>
+    {
+        await SendRequestAsync(request, Id<TReply>(), 0, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Rpc.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return MethodFrame.Decode<TReply>(Rpc.Reply);
+        }
+        finally
+        {
+            Rpc.Leave();
+        }
+    }
+
+    private async ValueTask SendRequestAsync<TRequest>(TRequest request, uint reply1, uint reply2, CancellationToken cancellationToken)
+        where TRequest : struct, IAmqpMethod<TRequest>
+    {
+        await Rpc.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Only OpenAsync can issue requests while the channel is opening: nobody else holds it yet.
+            ThrowIfUnusable(allowOpening: true, allowClosing: Id<TRequest>() == MethodIds.ChannelClose);
+            Rpc.Arm(reply1, reply2);
+            await Queue.EnqueueAsync(Encode(request), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Rpc.Disarm();
+            throw;
+        }
+    }
+
+    public static uint Id<T>() where T : struct, IAmqpMethod<T> => ((uint)T.ClassId << 16) | T.MethodId;
+
+    /// <summary>Publishes one message: method, header and body frames encoded together into one command.</summary>
+    public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
+    {
+        ThrowIfUnusable();
+        if (body.Length > Session.Options.MaxMessageSize)
+        {
+            throw new ArgumentException($"The message body is {body.Length} bytes; MaxMessageSize is {Session.Options.MaxMessageSize}.", nameof(body));
+        }
+
+        var publish = new BasicPublish(exchange, routingKey, mandatory, false);
+        int frameMax = Session.FrameMaxForBodies;
+        int size = FrameWriter.MethodFrameSize(publish)
+            + FrameWriter.ContentHeaderFrameSize(properties)
+            + FrameWriter.BodyFramesSize(body.Length, frameMax);
+        byte[] buffer = OutboundCommand.Rent(size);
+        int n;
+        try
+        {
+            n = FrameWriter.WriteMethodFrame(buffer, Number, publish);
+            n += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(n), Number, (ulong)body.Length, properties);
+            n += FrameWriter.WriteBodyFrames(buffer.AsSpan(n), Number, body.Span, frameMax);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        var command = new OutboundCommand(buffer, n);
+        if (Session.IsBlocked)
+        {
+            return PublishWhenUnblockedAsync(command, cancellationToken);
+        }
+
+        return EnqueuePublishAsync(command, cancellationToken);
+    }
+
+    // connection.blocked: publishes wait (bounded by their token) instead of piling up.
+    private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            command.Release();
+            throw;
+        }
+
+        await EnqueuePublishAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask EnqueuePublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
+        Confirms is { } confirms
+            ? confirms.PublishAsync(Queue, command, cancellationToken)
+            : Queue.EnqueueAsync(command, cancellationToken);
+
+    /// <summary>basic.ack / basic.nack / basic.reject for a delivery of this channel.</summary>
+    public ValueTask SettleAsync(SettleKind kind, ulong deliveryTag, bool multiple, bool requeue, CancellationToken cancellationToken)
+    {
+        if (!IsOpen)
+        {
+            throw CloseReason is AmqpConnectionLostException lost
+                ? new AmqpConnectionLostException($"Delivery {deliveryTag} cannot be settled: its connection was lost, so the broker will redeliver it.", lost)
+                : ClosedError();
+        }
+
+        var command = kind switch
+        {
+            SettleKind.Ack => Encode(new BasicAck(deliveryTag, multiple)),
+            SettleKind.Nack => Encode(new BasicNack(deliveryTag, multiple, requeue)),
+            _ => Encode(new BasicReject(deliveryTag, requeue)),
+        };
+        return Queue.EnqueueAsync(command, cancellationToken);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /// <summary>Created but channel.open not sent yet.</summary>
+    public bool IsNew => Volatile.Read(ref _state) == Opening && !_openStarted;
+
+    private bool _openStarted;
+
+    /// <summary>Closes the channel in the background (used by the pools for channels they drop). Never throws.</summary>
+    public void Discard()
+    {
+        if (IsNew || Volatile.Read(ref _state) == Opening)
+        {
+            // Never opened on the broker (or failed to): just free the number.
+            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was discarded."), graceful: true);
+            Session.ReleaseChannel(this);
+            return;
+        }
+
+        if (IsOpen)
+        {
+            _ = CloseQuietlyAsync();
+        }
+    }
+
+    private async Task CloseQuietlyAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await CloseAsync(AmqpReplyCode.Success, "Goodbye", timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AmqpException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Called by the object pool for channels it does not keep.</summary>
+    public void Dispose() => Discard();
+
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        _openStarted = true;
+        Interlocked.Increment(ref Session.ChannelOpenCount);
+        await CallAsync<ChannelOpen, ChannelOpenOk>(new ChannelOpen(), cancellationToken).ConfigureAwait(false);
+        if (Confirms is not null)
+        {
+            await CallAsync<ConfirmSelect, ConfirmSelectOk>(new ConfirmSelect(false), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (Interlocked.CompareExchange(ref _state, Open, Opening) != Opening)
+        {
+            throw ClosedError();
+        }
+    }
+
+    /// <summary>Switches an open channel to publisher-confirm mode (confirm.select).</summary>
+    public async Task EnableConfirmsAsync(CancellationToken cancellationToken)
+    {
+        if (Confirms is not null)
+        {
+            return;
+        }
+
+        await CallAsync<ConfirmSelect, ConfirmSelectOk>(new ConfirmSelect(false), cancellationToken).ConfigureAwait(false);
+        Confirms = new ConfirmTracker(Session.Options.MaxOutstandingConfirms);
+        Dirty = true;
+    }
+
+    /// <summary>Closes the channel (channel.close / close-ok). Never throws for a channel that is already closed.</summary>
+    public async Task CloseAsync(ushort replyCode, string replyText, CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open)
+        {
+            return;
+        }
+
+        try
+        {
+            await CallAsync<ChannelClose, ChannelCloseOk>(new ChannelClose(replyCode, replyText, 0, 0), cancellationToken).ConfigureAwait(false);
+            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was closed by the application."), graceful: true);
+            Session.ReleaseChannel(this);
+        }
+        catch (AmqpException) when (!IsOpen)
+        {
+            // The broker closed it at the same time, or the connection went: closed either way.
+        }
+        catch (OperationCanceledException)
+        {
+            // Gave up waiting for close-ok: the channel is unusable; the number is freed when close-ok arrives.
+            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was closed by the application."), graceful: true);
+            throw;
+        }
+    }
+
+    public void ThrowIfUnusable(bool allowOpening = false, bool allowClosing = false)
+    {
+        int state = Volatile.Read(ref _state);
+        if (state == Open || (allowOpening && state == Opening) || (allowClosing && state == Closing))
+        {
+            return;
+        }
+
+        throw ClosedError();
+    }
+
+    public Exception ClosedError() => CloseReason switch
+    {
+        AmqpChannelException e => new AmqpChannelException(e.ReplyCode, e.ReplyText, e.ClassId, e.MethodId),
+        AmqpConnectionLostException e => new AmqpConnectionLostException($"Channel {Number} belonged to a connection that was lost; use a channel of the new connection.", e),
+        AmqpConnectionException e => new AmqpConnectionLostException($"Channel {Number}'s connection was closed: {e.Message}", e),
+        { } e => new AmqpChannelClosedException($"Channel {Number} is closed: {e.Message}"),
+        null => new AmqpChannelClosedException($"Channel {Number} is not open yet."),
+    };
+
+    /// <summary>Fails everything pending on this channel with <paramref name="reason"/>.</summary>
+    public void MarkClosed(Exception reason, bool graceful)
+    {
+        Interlocked.CompareExchange(ref _closeReason, reason, null);
+        Volatile.Write(ref _state, Closed);
+        Queue.Complete(reason);
+        Rpc.Fail(reason);
+        Confirms?.FailAll(reason);
+        foreach (var consumer in Interlocked.Exchange(ref _consumers, []))
+        {
+            consumer.Cancelled = true;
+            if (graceful)
+            {
+                consumer.Inbox.Writer.TryComplete();
+            }
+            else
+            {
+                consumer.Inbox.Writer.TryComplete(reason);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ consumers
+
+    public async Task<ConsumerState> StartConsumerAsync(string queue, ConsumeOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        await _consumeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfUnusable();
+            string tag = options.ConsumerTag ?? Session.NextConsumerTag(Number);
+            bool limited = !options.AutoAck && options.Prefetch > 0;
+            int capacity = limited ? options.Prefetch : Math.Max(1, options.InboxCapacity);
+            if (!options.AutoAck)
+            {
+                // Per-consumer prefetch (global=false in RabbitMQ); held together with the consume by _consumeLock.
+                await CallAsync<BasicQos, BasicQosOk>(new BasicQos(0, options.Prefetch, false), cancellationToken).ConfigureAwait(false);
+            }
+
+            var consumer = new ConsumerState(this, tag, options.AutoAck, capacity);
+            AddConsumer(consumer);
+            try
+            {
+                await CallAsync<BasicConsume, BasicConsumeOk>(
+                    new BasicConsume(queue, tag, false, options.AutoAck, options.Exclusive, false, options.Arguments), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                RemoveConsumer(consumer);
+                throw;
+            }
+
+            return consumer;
+        }
+        finally
+        {
+            _consumeLock.Release();
+        }
+    }
+
+    /// <summary>Cancels a consumer and hands its unread deliveries back to the queue.</summary>
+    public async Task StopConsumerAsync(ConsumerState consumer)
+    {
+        consumer.Cancelled = true;
+        if (IsOpen)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await CallAsync<BasicCancel, BasicCancelOk>(new BasicCancel(consumer.Tag, false), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is AmqpException or OperationCanceledException)
+            {
+                // The channel or connection went away meanwhile: the broker requeues unacked messages itself.
+            }
+        }
+
+        RemoveConsumer(consumer);
+        consumer.Inbox.Writer.TryComplete();
+        while (consumer.Inbox.Reader.TryRead(out var unread))
+        {
+            RejectUnread(unread);
+            consumer.Recycle(unread);
+        }
+    }
+
+    /// <summary>basic.cancel by tag, for consumers started through the raw API.</summary>
+    public Task CancelConsumerAsync(string consumerTag, CancellationToken cancellationToken)
+    {
+        foreach (var consumer in Volatile.Read(ref _consumers))
+        {
+            if (consumer.Tag == consumerTag)
+            {
+                return StopConsumerAsync(consumer);
+            }
+        }
+
+        return CallAsync<BasicCancel, BasicCancelOk>(new BasicCancel(consumerTag, false), cancellationToken).AsTask();
+    }
+
+    /// <summary>basic.get: one message or null.</summary>
+    public async Task<Message?> GetAsync(string queue, bool autoAck, CancellationToken cancellationToken)
+    {
+        await SendRequestAsync(new BasicGet(queue, autoAck), MethodIds.BasicGetOk, MethodIds.BasicGetEmpty, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Rpc.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (Rpc.ReplyId == MethodIds.BasicGetEmpty || Rpc.Content is not Delivery delivery)
+            {
+                return null;
+            }
+
+            delivery.AutoAck = autoAck;
+            return new Message(delivery);
+        }
+        finally
+        {
+            Rpc.Leave();
+        }
+    }
+
+    private void RejectUnread(Delivery delivery)
+    {
+        if (!delivery.AutoAck && IsOpen)
+        {
+            Queue.TryEnqueue(Encode(new BasicReject(delivery.DeliveryTag, true)));
+        }
+    }
+
+    private void AddConsumer(ConsumerState consumer)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _consumers);
+            var updated = new ConsumerState[current.Length + 1];
+            current.CopyTo(updated, 0);
+            updated[^1] = consumer;
+            if (Interlocked.CompareExchange(ref _consumers, updated, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    private void RemoveConsumer(ConsumerState consumer)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _consumers);
+            int i = Array.IndexOf(current, consumer);
+            if (i < 0)
+            {
+                return;
+            }
+
+            var updated = new ConsumerState[current.Length - 1];
+            Array.Copy(current, 0, updated, 0, i);
+            Array.Copy(current, i + 1, updated, i, current.Length - i - 1);
+            if (Interlocked.CompareExchange(ref _consumers, updated, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    private ConsumerState? FindConsumer(ReadOnlySpan<byte> tagUtf8)
+    {
+        foreach (var c in Volatile.Read(ref _consumers))
+        {
+            if (tagUtf8.SequenceEqual(c.TagUtf8))
+            {
+                return c;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>A mandatory message the broker could not route (basic.return) on a channel without confirms.</summary>
+public sealed class ReturnedMessage
+{
+    internal ReturnedMessage(ushort replyCode, string replyText, string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body)
+    {
+        ReplyCode = replyCode;
+        ReplyText = replyText;
+        Exchange = exchange;
+        RoutingKey = routingKey;
+        Properties = properties;
+        Body = body;
+    }
+
+    /// <summary>312 NO_ROUTE or 313 NO_CONSUMERS.</summary>
+    public ushort ReplyCode { get; }
+
+    /// <summary>The broker's reply text.</summary>
+    public string ReplyText { get; }
+
+    /// <summary>The exchange the message was published to.</summary>
+    public string Exchange { get; }
+
+    /// <summary>The routing key it was published with.</summary>
+    public string RoutingKey { get; }
+
+    /// <summary>The message's properties.</summary>
+    public BasicProperties Properties { get; }
+
+    /// <summary>The message body (a copy owned by this object).</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+}

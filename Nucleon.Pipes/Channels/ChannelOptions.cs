@@ -1,0 +1,50 @@
+namespace Nucleon.Pipes;
+
+/// <summary>How a channel is set up when it is rented or allocated.</summary>
+public sealed record ChannelOptions
+{
+    /// <summary>Plain channel, no confirms.</summary>
+    public static ChannelOptions Default { get; } = new();
+
+    /// <summary>
+    /// Put the channel in publisher-confirm mode (confirm.select): every publish completes only when
+    /// the broker has taken responsibility for the message, and fails on nack or return.
+    /// </summary>
+    public bool PublisherConfirms { get; init; }
+}
+
+/// <summary>How a consumer subscribes (basic.qos and basic.consume).</summary>
+public sealed record ConsumeOptions
+{
+    /// <summary>Defaults: prefetch 100, manual acknowledgement.</summary>
+    public static ConsumeOptions Default { get; } = new();
+
+    /// <summary>
+    /// Most unacknowledged messages the broker sends this consumer (basic.qos per consumer). 0 means
+    /// no limit. The consumer's inbox is sized to the prefetch, so the broker never overfills it.
+    /// Default 100.
+    /// </summary>
+    public ushort Prefetch { get; init; } = 100;
+
+    /// <summary>
+    /// Let the broker consider messages acknowledged as soon as it sends them (no-ack). Fast, but a
+    /// crash loses what was in flight. Default false.
+    /// </summary>
+    public bool AutoAck { get; init; }
+
+    /// <summary>Only this consumer may consume from the queue.</summary>
+    public bool Exclusive { get; init; }
+
+    /// <summary>Consumer tag; generated when null.</summary>
+    public string? ConsumerTag { get; init; }
+
+    /// <summary>Extra basic.consume arguments (e.g. x-priority, x-stream-offset).</summary>
+    public IDictionary<string, object?>? Arguments { get; init; }
+
+    /// <summary>
+    /// Capacity of the inbox between the connection's reader and the consume loop when
+    /// <see cref="Prefetch"/> is 0 or <see cref="AutoAck"/> is on (the broker does not bound those).
+    /// A full inbox makes the connection's reader wait (back-pressure, nothing is dropped). Default 1024.
+    /// </summary>
+    public int InboxCapacity { get; init; } = 1024;
+}

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.ObjectPool;
+using Nucleon.Pipes.Connection;
+
+namespace Nucleon.Pipes.Channels;
+
+/// <summary>
+/// The rental pools of one connection generation: one for plain channels, one for confirm-mode
+/// channels (a channel cannot leave confirm mode, so the two never mix). A channel handed back
+/// healthy is reused without a channel.open round trip; one that saw an error, changed channel-wide
+/// state, still has consumers or unconfirmed publishes, or belongs to an older connection is closed
+/// instead. The pools are bounded: channels beyond the bound are closed when returned.
+/// </summary>
+internal sealed class ChannelPool
+{
+    private readonly ObjectPool<ChannelCore> _plain;
+    private readonly ObjectPool<ChannelCore> _confirming;
+
+    public ChannelPool(ConnectionSession session)
+    {
+        var provider = new DefaultObjectPoolProvider { MaximumRetained = Math.Max(1, session.Options.ChannelPoolSize) };
+        _plain = provider.Create(new Policy(session, ChannelOptions.Default));
+        _confirming = provider.Create(new Policy(session, new ChannelOptions { PublisherConfirms = true }));
+    }
+
+    public async ValueTask<ChannelCore> RentAsync(ChannelOptions options, CancellationToken cancellationToken)
+    {
+        var pool = options.PublisherConfirms ? _confirming : _plain;
+        while (true)
+        {
+            // Create() runs inside Get() when the pool is empty: it yields a new, unopened channel.
+            var core = pool.Get();
+            if (core.IsReusable)
+            {
+                return core;
+            }
+
+            if (core.IsNew)
+            {
+                try
+                {
+                    await core.OpenAsync(cancellationToken).ConfigureAwait(false);
+                    return core;
+                }
+                catch
+                {
+                    core.Discard();
+                    throw;
+                }
+            }
+
+            // Went bad while pooled (e.g. the broker closed it): drop it and take another.
+            core.Discard();
+        }
+    }
+
+    /// <summary>Back into the pool if healthy, else closed. Never throws.</summary>
+    public void Return(ChannelCore core)
+    {
+        var pool = core.Options.PublisherConfirms ? _confirming : _plain;
+        pool.Return(core);
+    }
+
+    private sealed class Policy(ConnectionSession session, ChannelOptions options) : IPooledObjectPolicy<ChannelCore>
+    {
+        public ChannelCore Create() => session.CreateChannel(options);
+
+        public bool Return(ChannelCore obj) => obj.IsReusable;
+    }
+}

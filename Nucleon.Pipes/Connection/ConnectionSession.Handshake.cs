@@ -1,0 +1,206 @@
+using Nucleon.Pipes.Channels;
+using System.Buffers;
+using System.Reflection;
+using System.Text;
+using Nucleon.Pipes.Framing;
+using Nucleon.Pipes.Protocol;
+
+namespace Nucleon.Pipes.Connection;
+
+// Connection negotiation (spec 2.2.4): protocol header, start/start-ok, tune/tune-ok, open/open-ok.
+// It runs before the reader and writer tasks exist, reading and writing the pipes directly.
+internal sealed partial class ConnectionSession
+{
+    private const uint HandshakeFrameLimit = 1024 * 1024;
+
+    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    {
+        var output = _transport.Output;
+        FrameWriter.WriteProtocolHeader(output.GetSpan(8));
+        output.Advance(8);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        var (startId, startPayload) = await ReadHandshakeMethodAsync(afterStartOk: false, cancellationToken).ConfigureAwait(false);
+        ExpectMethod(startId, MethodIds.ConnectionStart, "connection.start");
+        var start = MethodFrame.Decode<ConnectionStart>(startPayload);
+        if (start.VersionMajor != 0 || start.VersionMinor != 9)
+        {
+            throw new AmqpProtocolException(AmqpReplyCode.NotImplemented, $"The broker speaks AMQP {start.VersionMajor}-{start.VersionMinor}; this client speaks 0-9-1.");
+        }
+
+        ServerProperties = start.ServerProperties ?? new Dictionary<string, object?>();
+        string mechanism = Options.AuthMechanism.ToUpperInvariant();
+        if (!start.Mechanisms.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(mechanism, StringComparer.Ordinal))
+        {
+            throw new AmqpAuthenticationException($"The broker offers the SASL mechanisms \"{start.Mechanisms}\" but the client is configured for {mechanism}.");
+        }
+
+        byte[] response = SaslResponse(mechanism);
+        try
+        {
+            await WriteHandshakeMethodAsync(new ConnectionStartOk(ClientProperties(), mechanism, response, "en_US"), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The response holds the password: don't leave it lying in memory.
+            Array.Clear(response);
+        }
+
+        var (id, payload) = await ReadHandshakeMethodAsync(afterStartOk: true, cancellationToken).ConfigureAwait(false);
+        if (id == MethodIds.ConnectionSecure)
+        {
+            throw new AmqpAuthenticationException($"The broker sent a SASL challenge, which {mechanism} does not use.");
+        }
+
+        ExpectMethod(id, MethodIds.ConnectionTune, "connection.tune");
+        var tune = MethodFrame.Decode<ConnectionTune>(payload);
+        ChannelMax = Negotiate(Options.ChannelMax, tune.ChannelMax) is var c and not 0 ? (ushort)c : ushort.MaxValue;
+        FrameMax = Negotiate(Options.FrameMax, tune.FrameMax);
+        uint clientHeartbeat = (uint)Options.Heartbeat.TotalSeconds;
+        uint heartbeat = clientHeartbeat == 0 || tune.Heartbeat == 0 ? 0 : Math.Min(clientHeartbeat, tune.Heartbeat);
+        Heartbeat = TimeSpan.FromSeconds(heartbeat);
+        _channels = new ChannelCore?[ChannelMax + 1];
+        await WriteHandshakeMethodAsync(new ConnectionTuneOk(ChannelMax, FrameMax, (ushort)heartbeat), cancellationToken).ConfigureAwait(false);
+
+        await WriteHandshakeMethodAsync(new ConnectionOpen(Options.VirtualHost), cancellationToken).ConfigureAwait(false);
+        (id, _) = await ReadHandshakeMethodAsync(afterStartOk: true, cancellationToken).ConfigureAwait(false);
+        ExpectMethod(id, MethodIds.ConnectionOpenOk, "connection.open-ok");
+    }
+
+    // The spec: the lower of two limits, where 0 means "no limit".
+    private static uint Negotiate(uint client, uint server) =>
+        client == 0 ? server : server == 0 ? client : Math.Min(client, server);
+
+    private static void ExpectMethod(uint actual, uint expected, string name)
+    {
+        if (actual != expected)
+        {
+            throw new AmqpProtocolException(AmqpReplyCode.CommandInvalid,
+                $"Expected {name} during the handshake but received {MethodNames.Name((ushort)(actual >> 16), (ushort)actual)}.");
+        }
+    }
+
+    private byte[] SaslResponse(string mechanism)
+    {
+        if (mechanism == "AMQPLAIN")
+        {
+            // AMQPLAIN: a field table without its leading length.
+            var table = new Dictionary<string, object?> { ["LOGIN"] = Options.UserName, ["PASSWORD"] = Options.Password };
+            int size = FieldTableCodec.GetSize(table);
+            byte[] encoded = new byte[size];
+            var encoder = new AmqpEncoder(encoded);
+            encoder.WriteTable(table);
+            return encoded[4..];
+        }
+
+        // PLAIN (RFC 4616): authzid NUL authcid NUL password.
+        int user = Encoding.UTF8.GetByteCount(Options.UserName);
+        byte[] plain = new byte[2 + user + Encoding.UTF8.GetByteCount(Options.Password)];
+        Encoding.UTF8.GetBytes(Options.UserName, plain.AsSpan(1));
+        Encoding.UTF8.GetBytes(Options.Password, plain.AsSpan(2 + user));
+        return plain;
+    }
+
+    private Dictionary<string, object?> ClientProperties()
+    {
+        var capabilities = new Dictionary<string, object?>
+        {
+            ["publisher_confirms"] = true,
+            ["exchange_exchange_bindings"] = true,
+            ["basic.nack"] = true,
+            ["consumer_cancel_notify"] = true,
+            ["connection.blocked"] = true,
+            ["authentication_failure_close"] = true,
+            ["per_consumer_qos"] = true,
+        };
+        var properties = new Dictionary<string, object?>
+        {
+            ["product"] = "Nucleon.Pipes",
+            ["version"] = typeof(ConnectionSession).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1",
+            ["platform"] = ".NET " + Environment.Version,
+            ["information"] = "An AMQP 0-9-1 client on System.IO.Pipelines",
+            ["capabilities"] = capabilities,
+        };
+        if (Options.ClientProvidedName is { } name)
+        {
+            properties["connection_name"] = name;
+        }
+
+        return properties;
+    }
+
+    private async Task WriteHandshakeMethodAsync<T>(T method, CancellationToken cancellationToken) where T : struct, IAmqpMethod<T>
+    {
+        var output = _transport.Output;
+        int size = FrameWriter.MethodFrameSize(method);
+        int n = FrameWriter.WriteMethodFrame(output.GetSpan(size), 0, method);
+        output.Advance(n);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(uint Id, byte[] Payload)> ReadHandshakeMethodAsync(bool afterStartOk, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= 4 && buffer.FirstSpan.Length >= 4 && buffer.FirstSpan[..4].SequenceEqual("AMQP"u8))
+            {
+                // The broker answers a protocol header it does not accept with its own.
+                byte[] header = buffer.Slice(0, Math.Min(8, buffer.Length)).ToArray();
+                throw new AmqpProtocolException(AmqpReplyCode.NotImplemented,
+                    $"The broker refused AMQP 0-9-1 and offered protocol header {Convert.ToHexString(header)}.");
+            }
+
+            if (FrameReader.TryReadFrame(ref buffer, HandshakeFrameLimit, out var frame))
+            {
+                byte type = frame.Type;
+                ushort channel = frame.Channel;
+                byte[] payload = frame.Payload.ToArray();
+                Input.AdvanceTo(buffer.Start);
+                if (type == AmqpConstants.FrameHeartbeat)
+                {
+                    continue;
+                }
+
+                if (type != AmqpConstants.FrameMethod || channel != 0)
+                {
+                    throw new AmqpProtocolException(AmqpReplyCode.UnexpectedFrame, $"Unexpected frame of type {type} on channel {channel} during the handshake.");
+                }
+
+                var (classId, methodId) = MethodFrame.ReadIds(payload);
+                uint id = ((uint)classId << 16) | methodId;
+                if (id == MethodIds.ConnectionClose)
+                {
+                    var close = MethodFrame.Decode<ConnectionClose>(payload);
+                    await TryAnswerCloseAsync().ConfigureAwait(false);
+                    throw close.ReplyCode == AmqpReplyCode.AccessRefused
+                        ? new AmqpAuthenticationException($"{close.ReplyCode} {close.ReplyText}")
+                        : new AmqpConnectionException(close.ReplyCode, close.ReplyText, close.FailingClassId, close.FailingMethodId);
+                }
+
+                return (id, payload);
+            }
+
+            Input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw afterStartOk
+                    ? new AmqpAuthenticationException("The broker closed the connection during the handshake, which older brokers do when they refuse the credentials or the virtual host.")
+                    : new AmqpConnectionLostException($"The broker at {Endpoint} closed the connection before the handshake started.");
+            }
+        }
+    }
+
+    private async Task TryAnswerCloseAsync()
+    {
+        try
+        {
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await WriteHandshakeMethodAsync(new ConnectionCloseOk(), quick.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+        }
+    }
+}

@@ -1,0 +1,353 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Framing;
+using Nucleon.Pipes.Protocol;
+using Nucleon.Pipes.Transport;
+
+namespace Nucleon.Pipes.Connection;
+
+/// <summary>
+/// One physical AMQP connection (one "generation" of an <see cref="AmqpConnection"/>): the socket,
+/// the handshake, the single reader and single writer tasks, heartbeats, and the table of open
+/// channels. When it ends, for whatever reason, every pending operation on it fails at once and
+/// the owner's supervisor decides whether to connect again.
+/// </summary>
+internal sealed partial class ConnectionSession
+{
+    private readonly SocketTransport _transport;
+    private readonly object _channelsLock = new();
+    private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _finalWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closeOkReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private ChannelCore?[] _channels = [];
+    private int _nextChannel = 1;
+    private int _openChannels;
+    private long _consumerTagCounter;
+    private long _lastReadTimestamp;
+    private int _aborted;
+    private volatile bool _closingByClient;
+    private volatile TaskCompletionSource? _unblocked;
+    private byte[] _scratch = [];
+
+    private ConnectionSession(AmqpConnection owner, AmqpConnectionOptions options, SocketTransport transport, int generation)
+    {
+        Owner = owner;
+        Options = options;
+        _transport = transport;
+        Generation = generation;
+        Writer = new OutboundWriter(transport.Output, 64, options.TimeProvider);
+        Writer.FinalWritten = () => _finalWritten.TrySetResult();
+        _lastReadTimestamp = options.TimeProvider.GetTimestamp();
+    }
+
+    /// <summary>channel.open requests sent on this connection (shows pooled reuse in tests).</summary>
+    public int ChannelOpenCount;
+
+    public AmqpConnection Owner { get; }
+
+    public AmqpConnectionOptions Options { get; }
+
+    public int Generation { get; }
+
+    public OutboundWriter Writer { get; }
+
+    public AmqpEndpoint Endpoint => _transport.Endpoint;
+
+    /// <summary>Negotiated frame_max (0 = no limit).</summary>
+    public uint FrameMax { get; private set; }
+
+    /// <summary>Negotiated channel_max (never 0: "no limit" becomes 65535).</summary>
+    public ushort ChannelMax { get; private set; }
+
+    /// <summary>Negotiated heartbeat (zero = off).</summary>
+    public TimeSpan Heartbeat { get; private set; }
+
+    /// <summary>The broker's connection.start server-properties.</summary>
+    public IDictionary<string, object?> ServerProperties { get; private set; } = new Dictionary<string, object?>();
+
+    /// <summary>Frame size used to split bodies: the negotiated frame_max, or 128 KiB when there is no limit.</summary>
+    public int FrameMaxForBodies => FrameMax == 0 ? 131_072 : (int)Math.Min(FrameMax, int.MaxValue);
+
+    /// <summary>Completes when this connection has ended; the result is why (null after a clean close).</summary>
+    public Task<Exception?> Completion => _completion.Task;
+
+    public bool IsOpen => Volatile.Read(ref _aborted) == 0 && !_closingByClient;
+
+    /// <summary>True while this is the owner's current connection.</summary>
+    public bool IsCurrent => IsOpen && Owner.IsCurrentSession(this);
+
+    /// <summary>True while the broker has blocked this connection (memory or disk alarm).</summary>
+    public bool IsBlocked => _unblocked is not null;
+
+    /// <summary>Set while the on-connect hooks of this generation run (they may use channels before the gate opens).</summary>
+    public bool HooksRunning { get; set; }
+
+    /// <summary>Connects, performs the handshake and starts the reader, writer and heartbeat tasks.</summary>
+    public static async Task<ConnectionSession> OpenAsync(AmqpConnection owner, AmqpConnectionOptions options, AmqpEndpoint endpoint, int generation, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectionTimeout);
+        SocketTransport transport;
+        try
+        {
+            transport = await SocketTransport.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Connecting to {endpoint} timed out after {options.ConnectionTimeout.TotalSeconds:0.#} s.");
+        }
+
+        var session = new ConnectionSession(owner, options, transport, generation);
+        try
+        {
+            using (timeout.Token.UnsafeRegister(static t => ((SocketTransport)t!).Abort(), transport))
+            {
+                await session.HandshakeAsync(timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            await transport.DisposeAsync().ConfigureAwait(false);
+            if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is not AmqpException)
+            {
+                throw new TimeoutException($"The AMQP handshake with {endpoint} did not finish within {options.ConnectionTimeout.TotalSeconds:0.#} s.", ex);
+            }
+
+            throw;
+        }
+
+        session.Start();
+        return session;
+    }
+
+    private void Start()
+    {
+        _ = RunWriterAsync();
+        _ = RunReaderAsync();
+        if (Heartbeat > TimeSpan.Zero)
+        {
+            _ = RunHeartbeatsAsync();
+        }
+    }
+
+    // ------------------------------------------------------------------ channels
+
+    /// <summary>Allocates a channel number and creates an unopened channel; throws when all numbers are in use.</summary>
+    public ChannelCore CreateChannel(ChannelOptions options)
+    {
+        lock (_channelsLock)
+        {
+            if (!IsOpen)
+            {
+                throw new AmqpConnectionLostException("The connection is closed; wait for the next connection.");
+            }
+
+            // Round-robin from the last number handed out, so a just-freed number is reused last.
+            for (int i = 0; i < ChannelMax; i++)
+            {
+                int n = ((_nextChannel - 1 + i) % ChannelMax) + 1;
+                if (_channels[n] is null)
+                {
+                    var core = new ChannelCore(this, (ushort)n, options);
+                    _channels[n] = core;
+                    _nextChannel = n + 1;
+                    _openChannels++;
+                    return core;
+                }
+            }
+        }
+
+        throw new AmqpException($"All {ChannelMax} channels of this connection (the negotiated channel_max) are in use.");
+    }
+
+    /// <summary>Frees a channel's number once the broker has forgotten the channel.</summary>
+    public void ReleaseChannel(ChannelCore channel)
+    {
+        lock (_channelsLock)
+        {
+            if (channel.Number < _channels.Length && _channels[channel.Number] == channel)
+            {
+                _channels[channel.Number] = null;
+                _openChannels--;
+            }
+        }
+
+        Writer.Forget(channel.Queue);
+    }
+
+    /// <summary>Channels currently holding a number (for tests and diagnostics).</summary>
+    public int OpenChannelCount
+    {
+        get
+        {
+            lock (_channelsLock)
+            {
+                return _openChannels;
+            }
+        }
+    }
+
+    public string NextConsumerTag(ushort channel) =>
+        $"nucleon-{Generation}-{channel}-{Interlocked.Increment(ref _consumerTagCounter)}";
+
+    private ChannelCore? Channel(ushort number)
+    {
+        var table = Volatile.Read(ref _channels);
+        return number < table.Length ? Volatile.Read(ref table[number]) : null;
+    }
+
+    // ------------------------------------------------------------------ blocked
+
+    public Task WaitUnblockedAsync(CancellationToken cancellationToken)
+    {
+        var gate = _unblocked;
+        return gate is null ? Task.CompletedTask : gate.Task.WaitAsync(cancellationToken);
+    }
+
+    private void SetBlocked(string? reason)
+    {
+        if (reason is not null)
+        {
+            Interlocked.CompareExchange(ref _unblocked, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+            Owner.RaiseBlocked(reason);
+        }
+        else if (Interlocked.Exchange(ref _unblocked, null) is { } gate)
+        {
+            gate.TrySetResult();
+            Owner.RaiseUnblocked();
+        }
+    }
+
+    // ------------------------------------------------------------------ closing
+
+    /// <summary>Closes cleanly (connection.close / close-ok), bounded by <paramref name="timeout"/>, then tears down.</summary>
+    public async Task CloseAsync(ushort replyCode, string replyText, TimeSpan timeout)
+    {
+        if (Volatile.Read(ref _aborted) != 0)
+        {
+            return;
+        }
+
+        _closingByClient = true;
+        var close = new ConnectionClose(replyCode, replyText, 0, 0);
+        byte[] buffer = OutboundCommand.Rent(FrameWriter.MethodFrameSize(close));
+        int n = FrameWriter.WriteMethodFrame(buffer, 0, close);
+        if (Writer.Control.TryEnqueue(new OutboundCommand(buffer, n, OutboundKind.ConnectionFinal)))
+        {
+            await Task.WhenAny(_closeOkReceived.Task, Completion, Task.Delay(timeout, Options.TimeProvider)).ConfigureAwait(false);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        Abort(null);
+    }
+
+    /// <summary>Tears the connection down at once; pending work fails with <paramref name="reason"/> (or a closed error).</summary>
+    public void Abort(Exception? reason)
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        var failure = reason ?? new AmqpConnectionLostException("The connection was closed by the application.");
+        var channelError = failure as AmqpConnectionLostException
+            ?? new AmqpConnectionLostException($"The connection to {Endpoint} was lost: {failure.Message}", failure);
+
+        _stopping.Cancel();
+        Writer.Stop(channelError);
+        _transport.Abort();
+        _transport.Input.CancelPendingRead();
+
+        ChannelCore?[] channels;
+        lock (_channelsLock)
+        {
+            channels = _channels;
+            _channels = new ChannelCore?[channels.Length];
+            _openChannels = 0;
+        }
+
+        foreach (var channel in channels)
+        {
+            channel?.MarkClosed(reason is null ? new AmqpChannelClosedException("The connection was closed by the application.") : channelError, graceful: reason is null);
+        }
+
+        if (Interlocked.Exchange(ref _unblocked, null) is { } gate)
+        {
+            gate.TrySetResult();
+        }
+
+        _completion.TrySetResult(reason);
+        _ = _transport.DisposeAsync().AsTask();
+    }
+
+    // ------------------------------------------------------------------ heartbeats
+
+    private async Task RunHeartbeatsAsync()
+    {
+        var time = Options.TimeProvider;
+        var tick = Heartbeat / 2;
+        byte[] heartbeat = new byte[AmqpConstants.FrameOverhead];
+        FrameWriter.WriteHeartbeat(heartbeat);
+        try
+        {
+            using var timer = new PeriodicTimer(tick, time);
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                var sinceRead = time.GetElapsedTime(Volatile.Read(ref _lastReadTimestamp));
+                if (sinceRead > Heartbeat * 2)
+                {
+                    Abort(new AmqpConnectionLostException(
+                        $"Heartbeat timeout: nothing received from {Endpoint} for {sinceRead.TotalSeconds:0.#} s (heartbeat {Heartbeat.TotalSeconds:0.#} s)."));
+                    return;
+                }
+
+                if (time.GetElapsedTime(Writer.LastWriteTimestamp) >= tick)
+                {
+                    byte[] frame = OutboundCommand.Rent(heartbeat.Length);
+                    heartbeat.CopyTo(frame, 0);
+                    if (!Writer.Control.TryEnqueue(new OutboundCommand(frame, heartbeat.Length)))
+                    {
+                        ArrayPool<byte>.Shared.Return(frame);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    // ------------------------------------------------------------------ writer
+
+    private async Task RunWriterAsync()
+    {
+        var error = await Writer.RunAsync().ConfigureAwait(false);
+        if (error is not null)
+        {
+            Abort(new AmqpConnectionLostException($"Writing to {Endpoint} failed: {error.Message}", error));
+        }
+    }
+
+    private ReadOnlySpan<byte> Contiguous(in ReadOnlySequence<byte> payload)
+    {
+        if (payload.IsSingleSegment)
+        {
+            return payload.FirstSpan;
+        }
+
+        if (_scratch.Length < payload.Length)
+        {
+            _scratch = new byte[Math.Max((int)payload.Length, 4096)];
+        }
+
+        payload.CopyTo(_scratch);
+        return _scratch.AsSpan(0, (int)payload.Length);
+    }
+
+    private PipeReader Input => _transport.Input;
+}

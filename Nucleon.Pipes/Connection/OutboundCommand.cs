@@ -1,0 +1,43 @@
+using System.Buffers;
+
+namespace Nucleon.Pipes.Connection;
+
+/// <summary>
+/// One AMQP command (a method frame, optionally followed by its content header and body frames),
+/// already encoded by the caller into a buffer rented from <see cref="ArrayPool{T}.Shared"/>.
+/// The writer copies it to the socket and returns the buffer; whoever drops a command unwritten
+/// must call <see cref="Release"/>.
+/// </summary>
+internal readonly struct OutboundCommand
+{
+    public OutboundCommand(byte[] buffer, int length, OutboundKind kind = OutboundKind.Normal)
+    {
+        Buffer = buffer;
+        Length = length;
+        Kind = kind;
+    }
+
+    public byte[] Buffer { get; }
+
+    public int Length { get; }
+
+    public OutboundKind Kind { get; }
+
+    public void Release() => ArrayPool<byte>.Shared.Return(Buffer);
+
+    /// <summary>Rents a buffer of at least <paramref name="size"/> bytes for a command.</summary>
+    public static byte[] Rent(int size) => ArrayPool<byte>.Shared.Rent(size);
+}
+
+/// <summary>What the writer does after writing a command.</summary>
+internal enum OutboundKind : byte
+{
+    /// <summary>Nothing special.</summary>
+    Normal,
+
+    /// <summary>channel.close-ok answering the broker: afterwards the channel number may be reused.</summary>
+    ChannelCloseOk,
+
+    /// <summary>connection.close or connection.close-ok: flush, then stop writing for good.</summary>
+    ConnectionFinal,
+}

@@ -1,0 +1,198 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+
+namespace Nucleon.Pipes.Connection;
+
+/// <summary>
+/// The one task that writes to a connection's socket. It takes channels from a ready list in
+/// arrival order, gives each a turn of at most <see cref="TurnBudget"/> bytes (so a large body
+/// cannot starve other channels), always serves the connection's control lane (channel 0:
+/// heartbeats, connection methods) first, and flushes only when it runs out of work or has
+/// buffered a lot, so many small publishes share one system call.
+/// </summary>
+internal sealed class OutboundWriter
+{
+    private const int TurnBudget = 64 * 1024;
+    private const int FlushThreshold = 256 * 1024;
+
+    private readonly PipeWriter _output;
+    private readonly Channel<OutboundQueue> _ready = Channel.CreateUnbounded<OutboundQueue>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+
+    private readonly List<OutboundQueue> _known = [];
+    private long _lastWriteTimestamp;
+    private Exception? _closedReason;
+    private int _unflushed;
+
+    public OutboundWriter(PipeWriter output, int controlCapacity, TimeProvider time)
+    {
+        _output = output;
+        Time = time;
+        Control = new OutboundQueue(this, 0, controlCapacity);
+        _lastWriteTimestamp = time.GetTimestamp();
+    }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Channel 0: connection methods and heartbeats, served before any other channel.</summary>
+    public OutboundQueue Control { get; }
+
+    /// <summary>When the writer last handed bytes to the socket (a <see cref="TimeProvider"/> timestamp).</summary>
+    public long LastWriteTimestamp => Volatile.Read(ref _lastWriteTimestamp);
+
+    /// <summary>Bytes handed to the socket so far (for tests and diagnostics).</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>Raised (on the writer task) after a <see cref="OutboundKind.ConnectionFinal"/> command was flushed.</summary>
+    public Action? FinalWritten { get; set; }
+
+    public OutboundQueue CreateQueue(ushort channel, int capacity)
+    {
+        var q = new OutboundQueue(this, channel, capacity);
+        lock (_known)
+        {
+            _known.Add(q);
+        }
+
+        return q;
+    }
+
+    public void Forget(OutboundQueue queue)
+    {
+        lock (_known)
+        {
+            _known.Remove(queue);
+        }
+    }
+
+    public void Ready(OutboundQueue queue) => _ready.Writer.TryWrite(queue);
+
+    public Exception ClosedException() =>
+        _closedReason as AmqpException ?? new AmqpConnectionLostException("The connection is closed; nothing more can be sent on it.", _closedReason);
+
+    internal void Copy(ReadOnlySpan<byte> bytes)
+    {
+        _output.Write(bytes);
+        _unflushed += bytes.Length;
+        BytesWritten += bytes.Length;
+    }
+
+    /// <summary>Runs until the connection ends. Never throws: a failure is returned as the reason.</summary>
+    public async Task<Exception?> RunAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                if (!_ready.Reader.TryRead(out var queue))
+                {
+                    if (_unflushed > 0)
+                    {
+                        await FlushAsync().ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (!await _ready.Reader.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        return null;
+                    }
+
+                    continue;
+                }
+
+                // The control lane jumps the queue: a heartbeat never waits behind data.
+                if (queue != Control && Control.WriteTurn(this, TurnBudget, out _, out var controlKind) > 0 && controlKind == OutboundKind.ConnectionFinal)
+                {
+                    await FinishAsync().ConfigureAwait(false);
+                    return null;
+                }
+
+                queue.WriteTurn(this, TurnBudget, out bool more, out var kind);
+                if (kind == OutboundKind.ConnectionFinal)
+                {
+                    await FinishAsync().ConfigureAwait(false);
+                    return null;
+                }
+
+                if (more)
+                {
+                    _ready.Writer.TryWrite(queue);
+                }
+                else
+                {
+                    queue.Unschedule();
+                }
+
+                if (_unflushed >= FlushThreshold)
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+        finally
+        {
+            ReleaseAll();
+        }
+    }
+
+    // Writer task only: the queues' single reader is this task, so only it may drain them.
+    private void ReleaseAll()
+    {
+        _ready.Writer.TryComplete();
+        while (_ready.Reader.TryRead(out _))
+        {
+        }
+
+        Control.ReleaseAll();
+        OutboundQueue[] all;
+        lock (_known)
+        {
+            all = [.. _known];
+        }
+
+        foreach (var q in all)
+        {
+            q.ReleaseAll();
+        }
+    }
+
+    /// <summary>Stops the writer: no more commands are accepted and everything queued is released.</summary>
+    public void Stop(Exception? reason)
+    {
+        _closedReason ??= reason;
+        _ready.Writer.TryComplete();
+        Control.Complete(reason);
+        OutboundQueue[] all;
+        lock (_known)
+        {
+            all = [.. _known];
+        }
+
+        foreach (var q in all)
+        {
+            q.Complete(reason);
+        }
+    }
+
+    private async Task FinishAsync()
+    {
+        await FlushAsync().ConfigureAwait(false);
+        FinalWritten?.Invoke();
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        _unflushed = 0;
+        var result = await _output.FlushAsync().ConfigureAwait(false);
+        Volatile.Write(ref _lastWriteTimestamp, Time.GetTimestamp());
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            throw new AmqpConnectionLostException("The socket was closed while writing.");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using Nucleon.Pipes.Channels;
+
+namespace Nucleon.Pipes.Consumers;
+
+/// <summary>
+/// The <see cref="IAsyncEnumerable{T}"/> behind <c>MessageChannel.ConsumeAsync</c>. The subscription
+/// (basic.qos + basic.consume) starts on the first <c>MoveNextAsync</c>; leaving the loop cancels it and
+/// hands unread deliveries back to the queue. One enumeration per stream: a second concurrent reader
+/// gets an exception rather than a share of the messages.
+/// </summary>
+internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>
+{
+    private readonly ChannelCore _channel;
+    private readonly string _queue;
+    private readonly ConsumeOptions _options;
+    private readonly CancellationToken _constructionToken;
+    private CancellationToken _token;
+    private ConsumerState? _consumer;
+    private Delivery? _current;
+    private int _enumerated;
+    private bool _finished;
+
+    public ConsumerStream(ChannelCore channel, string queue, ConsumeOptions options, CancellationToken cancellationToken)
+    {
+        _channel = channel;
+        _queue = queue;
+        _options = options;
+        _constructionToken = cancellationToken;
+    }
+
+    /// <summary>A stream over a consumer that is already running.</summary>
+    public ConsumerStream(ChannelCore channel, ConsumerState running)
+    {
+        _channel = channel;
+        _queue = string.Empty;
+        _options = ConsumeOptions.Default;
+        _consumer = running;
+    }
+
+    public Message Current => _current is null ? default : new Message(_current);
+
+    public IAsyncEnumerator<Message> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _enumerated, 1) != 0)
+        {
+            throw new InvalidOperationException("This consumer stream is already being enumerated; call ConsumeAsync again for a second subscription.");
+        }
+
+        _token = cancellationToken.CanBeCanceled ? cancellationToken : _constructionToken;
+        return this;
+    }
+
+    public async ValueTask<bool> MoveNextAsync()
+    {
+        if (_current is { } previous)
+        {
+            _current = null;
+            if (previous.Owner is { } owner)
+            {
+                owner.Recycle(previous);
+            }
+        }
+
+        if (_finished)
+        {
+            return false;
+        }
+
+        _consumer ??= await _channel.StartConsumerAsync(_queue, _options, _token).ConfigureAwait(false);
+        var inbox = _consumer.Inbox.Reader;
+        while (true)
+        {
+            if (inbox.TryRead(out var delivery))
+            {
+                _current = delivery;
+                return true;
+            }
+
+            if (!await inbox.WaitToReadAsync(_token).ConfigureAwait(false))
+            {
+                _finished = true;
+                // Completed with an error (channel closed, connection lost, server cancel) surfaces here.
+                if (inbox.Completion.IsFaulted)
+                {
+                    await inbox.Completion.ConfigureAwait(false);
+                }
+
+                return false;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_current is { Owner: { } owner } current)
+        {
+            _current = null;
+            owner.Recycle(current);
+        }
+
+        if (_consumer is { } consumer && !_finished)
+        {
+            _finished = true;
+            await _channel.StopConsumerAsync(consumer).ConfigureAwait(false);
+        }
+    }
+}

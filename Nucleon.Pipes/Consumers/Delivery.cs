@@ -1,0 +1,106 @@
+using System.Buffers;
+using Nucleon.Pipes.Channels;
+
+namespace Nucleon.Pipes.Consumers;
+
+/// <summary>
+/// The state behind a <see cref="Message"/>: one assembled basic.deliver / basic.get-ok with its body
+/// in a pooled buffer. Consumer deliveries are recycled when the consume loop moves on; the
+/// <see cref="Token"/> changes on each reuse so a stale <see cref="Message"/> is detected, not misread.
+/// </summary>
+internal sealed class Delivery
+{
+    private byte[]? _body;
+
+    public Delivery(ConsumerState? owner) => Owner = owner;
+
+    /// <summary>The consumer whose pool this delivery returns to, or null for an unpooled one.</summary>
+    public ConsumerState? Owner { get; }
+
+    public int Token { get; private set; }
+
+    public ChannelCore? Channel { get; set; }
+
+    public string ConsumerTag { get; set; } = string.Empty;
+
+    public ulong DeliveryTag { get; set; }
+
+    public bool Redelivered { get; set; }
+
+    public string Exchange { get; set; } = string.Empty;
+
+    public string RoutingKey { get; set; } = string.Empty;
+
+    public BasicProperties Properties { get; set; } = BasicProperties.Empty;
+
+    /// <summary>Messages left in the queue (basic.get-ok only).</summary>
+    public uint MessageCount { get; set; }
+
+    /// <summary>The broker settles the message itself (no-ack consumer or get).</summary>
+    public bool AutoAck { get; set; }
+
+    /// <summary>Set once the message was acked, nacked or rejected.</summary>
+    public bool Settled { get; set; }
+
+    public long BodyLength { get; private set; }
+
+    public long BodyReceived { get; private set; }
+
+    public ReadOnlyMemory<byte> Body => _body is null ? ReadOnlyMemory<byte>.Empty : _body.AsMemory(0, (int)BodyLength);
+
+    /// <summary>Prepares the body buffer for <paramref name="length"/> bytes (checked against the limit by the caller).</summary>
+    public void StartBody(long length)
+    {
+        BodyLength = length;
+        BodyReceived = 0;
+        _body = length == 0 ? null : ArrayPool<byte>.Shared.Rent((int)length);
+    }
+
+    /// <summary>Appends a body frame's payload; the caller checked it fits.</summary>
+    public void AppendBody(in ReadOnlySequence<byte> payload)
+    {
+        payload.CopyTo(_body.AsSpan((int)BodyReceived));
+        BodyReceived += payload.Length;
+    }
+
+    public bool BodyComplete => BodyReceived == BodyLength;
+
+    /// <summary>A copy that owns its body and is never recycled.</summary>
+    public Delivery Detach()
+    {
+        var copy = new Delivery(null)
+        {
+            Channel = Channel,
+            ConsumerTag = ConsumerTag,
+            DeliveryTag = DeliveryTag,
+            Redelivered = Redelivered,
+            Exchange = Exchange,
+            RoutingKey = RoutingKey,
+            Properties = Properties,
+            MessageCount = MessageCount,
+            AutoAck = AutoAck,
+            Settled = Settled,
+        };
+        copy.BodyLength = BodyLength;
+        copy.BodyReceived = BodyLength;
+        copy._body = Body.ToArray();
+        return copy;
+    }
+
+    /// <summary>Returns the body buffer and invalidates every <see cref="Message"/> that points here.</summary>
+    public void Reset()
+    {
+        Token++;
+        if (_body is not null && Owner is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_body);
+        }
+
+        _body = null;
+        BodyLength = 0;
+        BodyReceived = 0;
+        Properties = BasicProperties.Empty;
+        Settled = false;
+        Channel = null;
+    }
+}

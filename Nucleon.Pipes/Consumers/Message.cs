@@ -1,0 +1,98 @@
+using Nucleon.Pipes.Consumers;
+
+namespace Nucleon.Pipes;
+
+/// <summary>
+/// A message received from the broker (by a consumer or <c>GetAsync</c>). Its body lives in a pooled
+/// buffer that is valid until the consume loop moves on to the next message; call <see cref="Detach"/>
+/// to keep a message longer. Using a message after it was recycled throws
+/// <see cref="InvalidOperationException"/> instead of showing another message's data.
+/// Acknowledge it with <see cref="AckAsync"/>, <see cref="NackAsync"/> or <see cref="RejectAsync"/>
+/// (exactly once; not for auto-ack consumers).
+/// </summary>
+public readonly struct Message
+{
+    private readonly Delivery? _delivery;
+    private readonly int _token;
+
+    internal Message(Delivery delivery)
+    {
+        _delivery = delivery;
+        _token = delivery.Token;
+    }
+
+    /// <summary>The message body. Valid until the consume loop moves on (see <see cref="Detach"/>).</summary>
+    public ReadOnlyMemory<byte> Body => Live.Body;
+
+    /// <summary>The message's basic properties and headers.</summary>
+    public BasicProperties Properties => Live.Properties;
+
+    /// <summary>The exchange the message was published to ("" for the default exchange).</summary>
+    public string Exchange => Live.Exchange;
+
+    /// <summary>The routing key it was published with.</summary>
+    public string RoutingKey => Live.RoutingKey;
+
+    /// <summary>The channel-scoped delivery tag.</summary>
+    public ulong DeliveryTag => Live.DeliveryTag;
+
+    /// <summary>True when the broker delivered this message before (it was requeued).</summary>
+    public bool Redelivered => Live.Redelivered;
+
+    /// <summary>The consumer tag it was delivered to ("" for basic.get).</summary>
+    public string ConsumerTag => Live.ConsumerTag;
+
+    /// <summary>For basic.get: how many messages remained in the queue.</summary>
+    public uint MessageCount => Live.MessageCount;
+
+    /// <summary>True when this message still holds its data (it has not been recycled).</summary>
+    public bool IsValid => _delivery is not null && _delivery.Token == _token;
+
+    private Delivery Live =>
+        _delivery is not null && _delivery.Token == _token
+            ? _delivery
+            : throw new InvalidOperationException(_delivery is null
+                ? "This Message is empty (default value)."
+                : "This Message was recycled when the consume loop moved on; call Detach() to keep a message beyond its iteration.");
+
+    /// <summary>A copy that owns its body and stays valid (and acknowledgeable) after the loop moves on.</summary>
+    public Message Detach() => new(Live.Detach());
+
+    /// <summary>Acknowledges the message (basic.ack); with <paramref name="multiple"/>, every earlier unacked delivery on the channel too.</summary>
+    public ValueTask AckAsync(bool multiple = false, CancellationToken cancellationToken = default) =>
+        Settle(SettleKind.Ack, multiple, requeue: false, cancellationToken);
+
+    /// <summary>Negatively acknowledges the message (basic.nack); requeued by default, else dead-lettered or dropped.</summary>
+    public ValueTask NackAsync(bool multiple = false, bool requeue = true, CancellationToken cancellationToken = default) =>
+        Settle(SettleKind.Nack, multiple, requeue, cancellationToken);
+
+    /// <summary>Rejects the message (basic.reject); requeued by default, else dead-lettered or dropped.</summary>
+    public ValueTask RejectAsync(bool requeue = true, CancellationToken cancellationToken = default) =>
+        Settle(SettleKind.Reject, multiple: false, requeue, cancellationToken);
+
+    private ValueTask Settle(SettleKind kind, bool multiple, bool requeue, CancellationToken cancellationToken)
+    {
+        var d = Live;
+        if (d.AutoAck)
+        {
+            throw new InvalidOperationException("This message was delivered in auto-ack mode; the broker already considers it acknowledged.");
+        }
+
+        if (d.Settled)
+        {
+            throw new InvalidOperationException($"Delivery {d.DeliveryTag} was already acknowledged, nacked or rejected; settling twice would close the channel (406 PRECONDITION_FAILED).");
+        }
+
+        var channel = d.Channel ?? throw new InvalidOperationException("This message is not attached to a channel.");
+        d.Settled = true;
+        return channel.SettleAsync(kind, d.DeliveryTag, multiple, requeue, cancellationToken);
+    }
+}
+
+/// <summary>The three ways to settle a delivery.</summary>
+internal enum SettleKind
+{
+    Ack,
+    Nack,
+    Reject,
+}
