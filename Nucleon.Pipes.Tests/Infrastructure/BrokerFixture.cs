@@ -19,7 +19,8 @@ public enum BrokerKind
 }
 
 /// <summary>One row of <c>rabbitmqctl list_connections</c>.</summary>
-public sealed record BrokerConnection(string Name, string PeerHost, int PeerPort, string User, string State);
+/// <remarks><see cref="Pid"/> (e.g. <c>&lt;nucleon-5682@localhost.1700000000.1234.0&gt;</c>) identifies it for <c>close_connection</c>.</remarks>
+public sealed record BrokerConnection(string Pid, string Name, string PeerHost, int PeerPort, string User, string State);
 
 /// <summary>
 /// Provides a real RabbitMQ broker for integration tests, in this order:
@@ -176,25 +177,29 @@ public sealed class BrokerFixture : IAsyncLifetime
     /// <summary>Force-closes every client connection (<c>rabbitmqctl close_all_connections</c>).</summary>
     public Task CloseAllConnectionsAsync(string reason) => CtlAsync("close_all_connections", reason);
 
-    /// <summary>Force-closes one connection by its name (as listed by <see cref="ListConnectionsAsync"/>).</summary>
-    public Task CloseConnectionAsync(string connectionName, string reason) => CtlAsync("close_connection", connectionName, reason);
+    /// <summary>Force-closes one connection (<c>rabbitmqctl close_connection PID reason</c>); see <see cref="ListConnectionsAsync"/>.</summary>
+    public Task CloseConnectionAsync(BrokerConnection connection, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return CtlAsync("close_connection", connection.Pid, reason);
+    }
 
     /// <summary>Lists client connections (<c>rabbitmqctl list_connections</c>).</summary>
     public async Task<IReadOnlyList<BrokerConnection>> ListConnectionsAsync()
     {
-        var output = await CtlAsync("-q", "--no-table-headers", "list_connections", "name", "peer_host", "peer_port", "user", "state")
+        var output = await CtlAsync("-q", "--no-table-headers", "list_connections", "pid", "name", "peer_host", "peer_port", "user", "state")
             .ConfigureAwait(false);
         var list = new List<BrokerConnection>();
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var f = line.Split('\t');
-            if (f.Length < 5)
+            if (f.Length < 6)
             {
                 continue;
             }
 
-            _ = int.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var peerPort);
-            list.Add(new BrokerConnection(f[0], f[1], peerPort, f[3], f[4]));
+            _ = int.TryParse(f[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out var peerPort);
+            list.Add(new BrokerConnection(f[0], f[1], f[2], peerPort, f[4], f[5]));
         }
 
         return list;

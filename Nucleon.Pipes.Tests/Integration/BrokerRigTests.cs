@@ -43,6 +43,27 @@ public sealed class BrokerRigTests(BrokerFixture broker)
 
         var connections = await broker.ListConnectionsAsync();
         Assert.NotNull(connections);
+
+        await broker.SetVmMemoryHighWatermarkAsync(0.4);
+    }
+
+    [Fact]
+    public async Task Node_can_be_killed_and_started_again()
+    {
+        if (!broker.CanControlNode)
+        {
+            await Assert.ThrowsAsync<NotSupportedException>(broker.KillNodeAsync);
+            return;
+        }
+
+        await broker.KillNodeAsync();
+        using (var refused = new TcpClient())
+        {
+            await Assert.ThrowsAnyAsync<SocketException>(() => refused.ConnectAsync(broker.Host, broker.Port));
+        }
+
+        await broker.StartNodeAsync();
+        await Broker_answers_protocol_header_with_connection_start();
     }
 
     [Fact]
@@ -76,6 +97,20 @@ public sealed class BrokerRigTests(BrokerFixture broker)
             await Task.Delay(200, cts.Token);
         }
 
-        Assert.Contains(listed, c => c.PeerPort == local);
+        var connection = Assert.Single(listed, c => c.PeerPort == local);
+
+        await broker.CloseConnectionAsync(connection, "rig test");
+        var buffer = new byte[4096];
+        try
+        {
+            while (await stream.ReadAsync(buffer, cts.Token) > 0)
+            {
+                // drain until the broker closes the socket
+            }
+        }
+        catch (IOException)
+        {
+            // reset by the broker: closed as well
+        }
     }
 }
