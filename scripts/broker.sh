@@ -83,7 +83,10 @@ export RABBITMQ_CTL_DIST_PORT_MAX="${RABBITMQ_CTL_DIST_PORT_MAX:-36671}"
 export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 unset RABBITMQ_ERLANG_COOKIE
 
-ctl() { "$RMQ_BIN/rabbitmqctl" -n "$NODE" "$@"; }
+ctl() {
+    [ -s "$HOME/.erlang.cookie" ] || die "no node was set up in $DIR (missing $HOME/.erlang.cookie); pass the --dir/--port it was started with"
+    "$RMQ_BIN/rabbitmqctl" -n "$NODE" "$@"
+}
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 node_pid() { [ -s "$PID_FILE" ] && tr -dc '0-9' < "$PID_FILE" || true; }
@@ -128,6 +131,7 @@ ENV
 is_running() {
     local pid; pid=$(node_pid)
     pid_alive "$pid" || pid_alive "$(launcher_pid)" || return 1
+    [ -s "$HOME/.erlang.cookie" ] || return 1
     timeout 20 "$RMQ_BIN/rabbitmqctl" -n "$NODE" -q -t 10 ping >/dev/null 2>&1
 }
 
