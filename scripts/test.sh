@@ -16,8 +16,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RESULTS="${NUCLEON_TEST_RESULTS:-$REPO/artifacts/test-results}"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+own_root=0
 if [ -z "${NUCLEON_TEST_BROKER_ROOT:-}" ]; then
     NUCLEON_TEST_BROKER_ROOT="$(mktemp -d "${TMPDIR:-/tmp}/nucleon-test-brokers.XXXXXX")"
+    own_root=1
 fi
 export NUCLEON_TEST_BROKER_ROOT
 cleaned=0
@@ -25,6 +27,7 @@ cleanup_brokers() {
     [ "$cleaned" = 1 ] && return 0
     cleaned=1
     "$REPO/scripts/stop-brokers.sh" "$NUCLEON_TEST_BROKER_ROOT" || true
+    if [ "$own_root" = 1 ]; then rmdir "$NUCLEON_TEST_BROKER_ROOT" 2>/dev/null || true; fi
 }
 trap 'cleanup_brokers >/dev/null 2>&1' EXIT
 
