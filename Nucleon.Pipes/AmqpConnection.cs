@@ -192,6 +192,21 @@ public sealed partial class AmqpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Consumes a queue across reconnects: the returned stream keeps yielding messages through lost
+    /// connections, broker restarts and node failover, subscribing again (on a new channel, after
+    /// the new connection's on-connect hooks) each time, so the consume loop never has to notice a
+    /// reconnect. Messages received before a loss cannot be acknowledged afterwards (acking throws
+    /// <see cref="AmqpConnectionLostException"/>); the broker redelivers them. The stream ends when the
+    /// connection is closed, when <paramref name="cancellationToken"/> is cancelled, or with the error
+    /// when subscribing fails for a reason retrying cannot fix (e.g. 404: the queue does not exist).
+    /// </summary>
+    public IAsyncEnumerable<Message> ConsumeAsync(string queue, ConsumeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        return new Consumers.ResilientConsumerStream(this, queue, options ?? ConsumeOptions.Default, cancellationToken);
+    }
+
     private static async Task OpenOrDiscardAsync(ChannelCore core, CancellationToken cancellationToken)
     {
         try

@@ -29,12 +29,14 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     }
 
     /// <summary>A stream over a consumer that is already running.</summary>
-    public ConsumerStream(ChannelCore channel, ConsumerState running)
+    public ConsumerStream(ChannelCore channel, ConsumerState running, CancellationToken cancellationToken = default)
     {
         _channel = channel;
         _queue = string.Empty;
         _options = ConsumeOptions.Default;
         _consumer = running;
+        _constructionToken = cancellationToken;
+        _token = cancellationToken;
     }
 
     public Message Current => _current is null ? default : new Message(_current);

@@ -1,0 +1,142 @@
+using Nucleon.Pipes.Channels;
+
+namespace Nucleon.Pipes.Consumers;
+
+/// <summary>
+/// The stream behind <see cref="AmqpConnection.ConsumeAsync"/>: it keeps yielding across
+/// reconnects. When its channel or connection is lost (or the broker cancels the consumer, as it
+/// does when a quorum queue's leader moves), it waits for the next connection generation — whose
+/// on-connect hooks have run by then — opens a new channel and subscribes again. Messages it
+/// yielded before the loss can no longer be acknowledged (their delivery tags died with the
+/// channel); the broker redelivers them with <see cref="Message.Redelivered"/> set.
+/// Errors while subscribing (404 for a missing queue, 403) end the stream: retrying cannot fix them.
+/// </summary>
+internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>
+{
+    private readonly AmqpConnection _connection;
+    private readonly string _queue;
+    private readonly ConsumeOptions _options;
+    private readonly CancellationToken _constructionToken;
+    private CancellationToken _token;
+    private MessageChannel? _channel;
+    private ConsumerStream? _inner;
+    private int _enumerated;
+
+    public ResilientConsumerStream(AmqpConnection connection, string queue, ConsumeOptions options, CancellationToken cancellationToken)
+    {
+        _connection = connection;
+        _queue = queue;
+        _options = options;
+        _constructionToken = cancellationToken;
+    }
+
+    /// <summary>Subscriptions made so far (1 + the number of re-subscriptions).</summary>
+    public int Subscriptions { get; private set; }
+
+    public Message Current { get; private set; }
+
+    public IAsyncEnumerator<Message> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _enumerated, 1) != 0)
+        {
+            throw new InvalidOperationException("This consumer stream is already being enumerated; call ConsumeAsync again for a second subscription.");
+        }
+
+        _token = cancellationToken.CanBeCanceled ? cancellationToken : _constructionToken;
+        return this;
+    }
+
+    public async ValueTask<bool> MoveNextAsync()
+    {
+        while (true)
+        {
+            _token.ThrowIfCancellationRequested();
+            if (_inner is null && !await SubscribeAsync().ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            try
+            {
+                if (await _inner!.MoveNextAsync().ConfigureAwait(false))
+                {
+                    Current = _inner.Current;
+                    return true;
+                }
+            }
+            catch (Exception ex) when (IsRecoverable(ex) && !_connection.Completion.IsCompleted)
+            {
+                // Lost mid-stream: fall through and subscribe again on the next connection.
+            }
+
+            await DropSubscriptionAsync().ConfigureAwait(false);
+            if (_connection.Completion.IsCompleted)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool IsRecoverable(Exception ex) =>
+        ex is AmqpConnectionLostException or AmqpChannelException or AmqpConsumerCancelledException or AmqpChannelClosedException or AmqpConnectionException;
+
+    private async Task<bool> SubscribeAsync()
+    {
+        while (true)
+        {
+            MessageChannel? channel = null;
+            try
+            {
+                channel = await _connection.AllocateChannelAsync(cancellationToken: _token).ConfigureAwait(false);
+                var consumer = await channel.Core.StartConsumerAsync(_queue, _options, _token).ConfigureAwait(false);
+                _channel = channel;
+                _inner = new ConsumerStream(channel.Core, consumer, _token);
+                Subscriptions++;
+                return true;
+            }
+            catch (Exception ex) when (ex is AmqpConnectionLostException or AmqpChannelClosedException && !_connection.Completion.IsCompleted)
+            {
+                // The connection went while subscribing: wait for the next one.
+                if (channel is not null)
+                {
+                    await channel.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception) when (_connection.Completion.IsCompleted)
+            {
+                if (channel is not null)
+                {
+                    await channel.DisposeAsync().ConfigureAwait(false);
+                }
+
+                return false;
+            }
+            catch
+            {
+                if (channel is not null)
+                {
+                    await channel.DisposeAsync().ConfigureAwait(false);
+                }
+
+                throw;
+            }
+        }
+    }
+
+    private async Task DropSubscriptionAsync()
+    {
+        if (_inner is { } inner)
+        {
+            _inner = null;
+            await inner.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_channel is { } channel)
+        {
+            _channel = null;
+            await channel.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await DropSubscriptionAsync().ConfigureAwait(false);
+}
