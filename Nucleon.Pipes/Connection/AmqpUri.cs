@@ -28,7 +28,7 @@ internal static class AmqpUri
         {
             "amqp" => false,
             "amqps" => true,
-            _ => throw new UriFormatException($"Unsupported URI scheme \"{scheme}\" in \"{Mask(trimmed)}\"; use amqp:// or amqps://."),
+            _ => throw new UriFormatException($"Unsupported URI scheme \"{Quote(scheme, trimmed)}\" in \"{Mask(trimmed)}\"; use amqp:// or amqps://."),
         };
 
         string rest = trimmed[(schemeEnd + 3)..];
@@ -98,26 +98,38 @@ internal static class AmqpUri
     }
 
     /// <summary>Replaces the password part of a URI-like string with ***, for error messages.</summary>
+    /// <remarks>
+    /// Deliberately conservative: it hides everything from the first ':' after the scheme separator
+    /// to the last '@' of the whole string, not just the password of a well-formed authority. A
+    /// malformed URI (a raw '/' or '?' in the password, a mistyped "amqp:/") must not leak the
+    /// password either; at worst a little more than the password is hidden.
+    /// </remarks>
     internal static string Mask(string uri)
     {
         int schemeEnd = uri.IndexOf("://", StringComparison.Ordinal);
         int start = schemeEnd >= 0 ? schemeEnd + 3 : 0;
-        int end = uri.IndexOfAny(['/', '?'], start);
-        string authority = end >= 0 ? uri[start..end] : uri[start..];
-        int at = authority.LastIndexOf('@');
-        if (at < 0)
+        int at = uri.LastIndexOf('@');
+        if (at < start)
         {
             return uri;
         }
 
-        int colon = authority.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0 || colon > at)
+        int colon = uri.IndexOf(':', start, at - start);
+        if (colon < 0)
         {
             return uri;
         }
 
-        return string.Concat(uri.AsSpan(0, start + colon + 1), "***", uri.AsSpan(start + at));
+        return string.Concat(uri.AsSpan(0, colon + 1), "***", uri.AsSpan(at));
     }
+
+    /// <summary>
+    /// A piece of the URI to quote in an error message, or *** if it is not visible in the masked
+    /// URI (then it may be part of the password, split off by a malformed URI). Case-insensitive
+    /// because keys are lower-cased before they are reported.
+    /// </summary>
+    private static string Quote(string fragment, string uri) =>
+        Mask(uri).Contains(fragment, StringComparison.OrdinalIgnoreCase) ? fragment : "***";
 
     private static List<AmqpEndpoint> ParseHosts(string authority, bool tls, string uri)
     {
@@ -138,7 +150,7 @@ internal static class AmqpUri
                 int close = part.IndexOf(']', StringComparison.Ordinal);
                 if (close < 0)
                 {
-                    throw new UriFormatException($"Unclosed '[' in the host \"{part}\" of \"{Mask(uri)}\".");
+                    throw new UriFormatException($"Unclosed '[' in the host \"{Quote(part, uri)}\" of \"{Mask(uri)}\".");
                 }
 
                 host = part[1..close];
@@ -147,7 +159,7 @@ internal static class AmqpUri
                 {
                     if (after[0] != ':')
                     {
-                        throw new UriFormatException($"Unexpected \"{after}\" after the IPv6 address in \"{Mask(uri)}\".");
+                        throw new UriFormatException($"Unexpected \"{Quote(after, uri)}\" after the IPv6 address in \"{Mask(uri)}\".");
                     }
 
                     port = after[1..];
@@ -168,7 +180,7 @@ internal static class AmqpUri
             int portNumber = defaultPort;
             if (port is not null && (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out portNumber) || portNumber is < 1 or > 65535))
             {
-                throw new UriFormatException($"Invalid port \"{port}\" in \"{Mask(uri)}\"; a port is a number from 1 to 65535.");
+                throw new UriFormatException($"Invalid port \"{Quote(port, uri)}\" in \"{Mask(uri)}\"; a port is a number from 1 to 65535.");
             }
 
             endpoints.Add(new AmqpEndpoint(Uri.UnescapeDataString(host), portNumber));
@@ -186,24 +198,24 @@ internal static class AmqpUri
             string value = Uri.UnescapeDataString(eq >= 0 ? pair[(eq + 1)..] : string.Empty);
             options = key switch
             {
-                "heartbeat" => options with { Heartbeat = TimeSpan.FromSeconds(Number(key, value, 0, ushort.MaxValue)) },
-                "frame_max" => options with { FrameMax = (uint)Number(key, value, 0, uint.MaxValue) },
-                "channel_max" => options with { ChannelMax = (ushort)Number(key, value, 0, ushort.MaxValue) },
-                "connection_timeout" => options with { ConnectionTimeout = TimeSpan.FromMilliseconds(Number(key, value, 1, int.MaxValue)) },
+                "heartbeat" => options with { Heartbeat = TimeSpan.FromSeconds(Number(key, value, 0, ushort.MaxValue, uri)) },
+                "frame_max" => options with { FrameMax = (uint)Number(key, value, 0, uint.MaxValue, uri) },
+                "channel_max" => options with { ChannelMax = (ushort)Number(key, value, 0, ushort.MaxValue, uri) },
+                "connection_timeout" => options with { ConnectionTimeout = TimeSpan.FromMilliseconds(Number(key, value, 1, int.MaxValue, uri)) },
                 "auth_mechanism" => options with { AuthMechanism = value.ToUpperInvariant() },
                 "connection_name" => options with { ClientProvidedName = value },
-                _ => throw new ArgumentException($"Unknown query parameter \"{key}\" in \"{Mask(uri)}\"; known: heartbeat, frame_max, channel_max, connection_timeout, auth_mechanism, connection_name.", nameof(uri)),
+                _ => throw new ArgumentException($"Unknown query parameter \"{Quote(key, uri)}\" in \"{Mask(uri)}\"; known: heartbeat, frame_max, channel_max, connection_timeout, auth_mechanism, connection_name.", nameof(uri)),
             };
         }
 
         return options;
     }
 
-    private static long Number(string key, string value, long min, long max)
+    private static long Number(string key, string value, long min, long max, string uri)
     {
         if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n < min || n > max)
         {
-            throw new ArgumentException($"Query parameter {key}={value} is invalid: expected a whole number from {min} to {max}.", key);
+            throw new ArgumentException($"Query parameter {key}={Quote(value, uri)} is invalid: expected a whole number from {min} to {max}.", key);
         }
 
         return n;
