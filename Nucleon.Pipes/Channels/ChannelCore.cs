@@ -140,7 +140,7 @@ internal sealed partial class ChannelCore : IDisposable
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BufferPool.Return(buffer);
             throw;
         }
 

@@ -164,7 +164,7 @@ internal sealed partial class ConnectionSession
                 int n = FrameWriter.WriteMethodFrame(buffer, 0, closeOk);
                 if (!Writer.Control.TryEnqueue(new OutboundCommand(buffer, n, OutboundKind.ConnectionFinal)))
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BufferPool.Return(buffer);
                 }
 
                 break;
@@ -198,7 +198,7 @@ internal sealed partial class ConnectionSession
         }
         else
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BufferPool.Return(buffer);
         }
     }
 }

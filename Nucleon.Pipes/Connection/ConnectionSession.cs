@@ -240,7 +240,7 @@ internal sealed partial class ConnectionSession
         }
         else
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BufferPool.Return(buffer);
         }
 
         Abort(null);
@@ -312,7 +312,7 @@ internal sealed partial class ConnectionSession
                     heartbeat.CopyTo(frame, 0);
                     if (!Writer.Control.TryEnqueue(new OutboundCommand(frame, heartbeat.Length)))
                     {
-                        ArrayPool<byte>.Shared.Return(frame);
+                        BufferPool.Return(frame);
                     }
                 }
             }

@@ -1,3 +1,4 @@
+using Nucleon.Pipes.Framing;
 using System.Buffers;
 
 namespace Nucleon.Pipes.Connection;
@@ -23,10 +24,10 @@ internal readonly struct OutboundCommand
 
     public OutboundKind Kind { get; }
 
-    public void Release() => ArrayPool<byte>.Shared.Return(Buffer);
+    public void Release() => BufferPool.Return(Buffer);
 
     /// <summary>Rents a buffer of at least <paramref name="size"/> bytes for a command.</summary>
-    public static byte[] Rent(int size) => ArrayPool<byte>.Shared.Rent(size);
+    public static byte[] Rent(int size) => BufferPool.Rent(size);
 }
 
 /// <summary>What the writer does after writing a command.</summary>

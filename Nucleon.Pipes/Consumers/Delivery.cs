@@ -1,3 +1,4 @@
+using Nucleon.Pipes.Framing;
 using System.Buffers;
 using Nucleon.Pipes.Channels;
 
@@ -53,7 +54,7 @@ internal sealed class Delivery
     {
         BodyLength = length;
         BodyReceived = 0;
-        _body = length == 0 ? null : ArrayPool<byte>.Shared.Rent((int)length);
+        _body = length == 0 ? null : BufferPool.Rent((int)length);
     }
 
     /// <summary>Appends a body frame's payload; the caller checked it fits.</summary>
@@ -93,7 +94,7 @@ internal sealed class Delivery
         Token++;
         if (_body is not null && Owner is not null)
         {
-            ArrayPool<byte>.Shared.Return(_body);
+            BufferPool.Return(_body);
         }
 
         _body = null;

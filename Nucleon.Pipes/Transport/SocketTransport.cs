@@ -6,12 +6,21 @@ namespace Nucleon.Pipes.Transport;
 
 /// <summary>
 /// A TCP connection to one broker exposed as a duplex pipe. The stream in the middle is where TLS
-/// will slot in: the reader and writer only ever see the pipes.
+/// slots in: the reader and writer only ever see the pipes.
+/// Output goes through an in-memory <see cref="Pipe"/> drained by a send loop: a flush only hands
+/// bytes over, and whatever accumulates while one send is in flight leaves in the next one, so a
+/// stream of small publishes becomes a few large socket writes (fewer system calls here, fewer
+/// packets for the broker to read).
 /// </summary>
 internal sealed class SocketTransport : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Stream _stream;
+    private readonly Pipe _output = new(new PipeOptions(
+        pauseWriterThreshold: 1024 * 1024,
+        resumeWriterThreshold: 512 * 1024,
+        minimumSegmentSize: 64 * 1024,
+        useSynchronizationContext: false));
 
     private SocketTransport(Socket socket, Stream stream, AmqpEndpoint endpoint)
     {
@@ -19,14 +28,49 @@ internal sealed class SocketTransport : IAsyncDisposable
         _stream = stream;
         Endpoint = endpoint;
         Input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
-        Output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        SendLoop = SendLoopAsync();
     }
 
     public AmqpEndpoint Endpoint { get; }
 
     public PipeReader Input { get; }
 
-    public PipeWriter Output { get; }
+    public PipeWriter Output => _output.Writer;
+
+    /// <summary>Completes when the send loop ends (the output was completed or the socket failed).</summary>
+    public Task SendLoop { get; }
+
+    private async Task SendLoopAsync()
+    {
+        await Task.Yield();
+        var reader = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    await _stream.WriteAsync(segment).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The writer's next flush sees the failure; the reader sees the dead socket.
+            await reader.CompleteAsync(ex).ConfigureAwait(false);
+            Abort();
+        }
+    }
 
     public static async Task<SocketTransport> ConnectAsync(AmqpEndpoint endpoint, CancellationToken cancellationToken)
     {
@@ -75,7 +119,9 @@ internal sealed class SocketTransport : IAsyncDisposable
     {
         Abort();
         await Input.CompleteAsync().ConfigureAwait(false);
-        await Output.CompleteAsync().ConfigureAwait(false);
+        await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        _output.Reader.CancelPendingRead();
+        await SendLoop.ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
     }
 }
