@@ -53,4 +53,38 @@ public sealed class ChannelPoolingTests(BrokerFixture broker)
         Assert.Same(session, conn.CurrentSession);
         Assert.Equal(1, conn.Generation);
     }
+
+    [Fact]
+    public async Task Renters_beyond_channel_max_wait_for_a_pooled_channel_instead_of_failing()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = cts.Token;
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, "channel_max=50"));
+        await conn.ConnectAsync(ct);
+        var session = conn.CurrentSession!;
+        Assert.Equal(50, session.ChannelMax);
+
+        int maxOpen = 0;
+        int done = 0;
+        async Task RentOnceAsync()
+        {
+            await using var ch = await conn.RentChannelAsync(cancellationToken: ct);
+            int open = session.OpenChannelCount;
+            int seen;
+            while (open > (seen = Volatile.Read(ref maxOpen)) && Interlocked.CompareExchange(ref maxOpen, open, seen) != seen)
+            {
+            }
+
+            Assert.InRange(ch.ChannelNumber, 1, 50);
+            await ch.ExchangeDeclareAsync("amq.direct", ExchangeType.Direct, durable: true, passive: true, cancellationToken: ct);
+            Interlocked.Increment(ref done);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Renters).Select(_ => Task.Run(RentOnceAsync, ct)));
+
+        Assert.Equal(Renters, Volatile.Read(ref done));
+        Assert.InRange(Volatile.Read(ref maxOpen), 1, 50);
+        Assert.InRange(Volatile.Read(ref session.ChannelOpenCount), 1, 50);
+        Assert.True(conn.IsConnected);
+    }
 }
