@@ -12,11 +12,13 @@ namespace Nucleon.Pipes.Channels;
 /// </summary>
 internal sealed class ChannelPool
 {
+    private readonly ConnectionSession _session;
     private readonly ObjectPool<ChannelCore> _plain;
     private readonly ObjectPool<ChannelCore> _confirming;
 
     public ChannelPool(ConnectionSession session)
     {
+        _session = session;
         var provider = new DefaultObjectPoolProvider { MaximumRetained = Math.Max(1, session.Options.ChannelPoolSize) };
         _plain = provider.Create(new Policy(session, ChannelOptions.Default));
         _confirming = provider.Create(new Policy(session, new ChannelOptions { PublisherConfirms = true }));
@@ -27,8 +29,22 @@ internal sealed class ChannelPool
         var pool = options.PublisherConfirms ? _confirming : _plain;
         while (true)
         {
+            // Taken before Get(), so a channel freed in between is not missed.
+            var available = _session.ChannelAvailable;
+
             // Create() runs inside Get() when the pool is empty: it yields a new, unopened channel.
-            var core = pool.Get();
+            // When every channel number is in use, wait for a channel to be returned or freed.
+            ChannelCore core;
+            try
+            {
+                core = pool.Get();
+            }
+            catch (ChannelsExhaustedException)
+            {
+                await available.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             if (core.IsReusable)
             {
                 return core;
@@ -58,6 +74,7 @@ internal sealed class ChannelPool
     {
         var pool = core.Options.PublisherConfirms ? _confirming : _plain;
         pool.Return(core);
+        _session.SignalChannelAvailable();
     }
 
     private sealed class Policy(ConnectionSession session, ChannelOptions options) : IPooledObjectPolicy<ChannelCore>

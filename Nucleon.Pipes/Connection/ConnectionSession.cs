@@ -29,6 +29,7 @@ internal sealed partial class ConnectionSession
     private int _aborted;
     private volatile bool _closingByClient;
     private volatile TaskCompletionSource? _unblocked;
+    private TaskCompletionSource _channelAvailable = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[] _scratch = [];
 
     private ConnectionSession(AmqpConnection owner, AmqpConnectionOptions options, SocketTransport transport, int generation)
@@ -135,7 +136,36 @@ internal sealed partial class ConnectionSession
     // ------------------------------------------------------------------ channels
 
     /// <summary>Allocates a channel number and creates an unopened channel; throws when all numbers are in use.</summary>
-    public ChannelCore CreateChannel(ChannelOptions options)
+    public ChannelCore CreateChannel(ChannelOptions options) =>
+        TryCreateChannel(options) ?? throw new ChannelsExhaustedException(ChannelMax);
+
+    /// <summary>Completes the next time a channel number is freed or a channel goes back to a pool (or the connection ends).</summary>
+    public Task ChannelAvailable
+    {
+        get
+        {
+            lock (_channelsLock)
+            {
+                return _channelAvailable.Task;
+            }
+        }
+    }
+
+    /// <summary>Wakes renters waiting in <see cref="ChannelAvailable"/>.</summary>
+    public void SignalChannelAvailable()
+    {
+        TaskCompletionSource signal;
+        lock (_channelsLock)
+        {
+            signal = _channelAvailable;
+            _channelAvailable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
+    }
+
+    /// <summary>Like <see cref="CreateChannel"/>, but returns null when all channel numbers are in use.</summary>
+    private ChannelCore? TryCreateChannel(ChannelOptions options)
     {
         lock (_channelsLock)
         {
@@ -159,7 +189,7 @@ internal sealed partial class ConnectionSession
             }
         }
 
-        throw new AmqpException($"All {ChannelMax} channels of this connection (the negotiated channel_max) are in use.");
+        return null;
     }
 
     /// <summary>Frees a channel's number once the broker has forgotten the channel.</summary>
@@ -175,6 +205,7 @@ internal sealed partial class ConnectionSession
         }
 
         Writer.Forget(channel.Queue);
+        SignalChannelAvailable();
     }
 
     /// <summary>Channels currently holding a number (for tests and diagnostics).</summary>
@@ -281,6 +312,7 @@ internal sealed partial class ConnectionSession
             gate.TrySetResult();
         }
 
+        SignalChannelAvailable();
         _completion.TrySetResult(reason);
         _ = _transport.DisposeAsync().AsTask();
     }
@@ -351,3 +383,7 @@ internal sealed partial class ConnectionSession
 
     private PipeReader Input => _transport.Input;
 }
+
+/// <summary>Every channel number of the connection (its negotiated channel_max) is in use. Pool renters wait instead.</summary>
+internal sealed class ChannelsExhaustedException(ushort channelMax)
+    : AmqpException($"All {channelMax} channels of this connection (the negotiated channel_max) are in use.");

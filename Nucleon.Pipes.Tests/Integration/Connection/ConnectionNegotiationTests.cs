@@ -1,0 +1,153 @@
+using System.Text;
+using Nucleon.Pipes.Tests.Infrastructure;
+
+namespace Nucleon.Pipes.Tests.Integration.Connection;
+
+[Collection(BrokerCollection.Name)]
+public sealed class ConnectionNegotiationTests(BrokerFixture broker)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static readonly string[] Capabilities =
+    [
+        "publisher_confirms",
+        "exchange_exchange_bindings",
+        "basic.nack",
+        "consumer_cancel_notify",
+        "connection.blocked",
+        "authentication_failure_close",
+        "per_consumer_qos",
+    ];
+
+    [Fact]
+    public async Task Broker_sees_product_connection_name_and_every_capability()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        string name = BrokerConnectionInfo.UniqueName("nucleon-props");
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"connection_name={name}"));
+        await conn.ConnectAsync(cts.Token);
+
+        var info = await BrokerConnectionInfo.FindAsync(broker, name);
+        string props = info.ClientProperties;
+        // rabbitmqctl prints them as [{"product","Nucleon.Pipes"},...,{"capabilities",[{"publisher_confirms",true},...]},...].
+        Assert.Contains("{\"product\",\"Nucleon.Pipes\"}", props, StringComparison.Ordinal);
+        Assert.Contains($"{{\"connection_name\",\"{name}\"}}", props, StringComparison.Ordinal);
+        int start = props.IndexOf("{\"capabilities\",[", StringComparison.Ordinal);
+        Assert.True(start >= 0, props);
+        int end = props.IndexOf("]}", start, StringComparison.Ordinal);
+        Assert.True(end > start, props);
+        string capabilities = props[start..end];
+        foreach (var capability in Capabilities)
+        {
+            Assert.Contains($"{{\"{capability}\",true}}", capabilities, StringComparison.Ordinal);
+        }
+
+        // And the broker's own side of the exchange reached us.
+        Assert.Equal("RabbitMQ", Assert.IsType<string>(conn.ServerProperties["product"]));
+    }
+
+    [Fact]
+    public async Task Heartbeat_of_one_second_is_negotiated_and_keeps_an_idle_connection_open()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var ct = cts.Token;
+        string name = BrokerConnectionInfo.UniqueName("nucleon-heartbeat");
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"heartbeat=1&connection_name={name}"));
+        var disconnected = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.Disconnected += (_, ex) => disconnected.TrySetResult(ex);
+        await conn.ConnectAsync(ct);
+
+        Assert.Equal(TimeSpan.FromSeconds(1), conn.CurrentSession!.Heartbeat);
+        var info = await BrokerConnectionInfo.FindAsync(broker, name);
+        Assert.Equal(1, info.Timeout);
+
+        // Idle for 3.5 s: well beyond two heartbeat intervals on both sides. Nothing must drop the connection.
+        var outcome = await Task.WhenAny(disconnected.Task, Task.Delay(TimeSpan.FromSeconds(3.5), ct));
+        if (outcome == disconnected.Task)
+        {
+            Assert.Fail($"The idle connection was lost: {await disconnected.Task}");
+        }
+
+        Assert.True(conn.IsConnected);
+        Assert.Equal(1, conn.Generation);
+
+        await using var ch = await conn.RentChannelAsync(cancellationToken: ct);
+        await ch.QueueDeclareAsync(BrokerConnectionInfo.UniqueName("nucleon-heartbeat-q"), exclusive: true, cancellationToken: ct);
+        Assert.Equal(info.Pid, (await BrokerConnectionInfo.FindAsync(broker, name)).Pid);
+    }
+
+    [Fact]
+    public async Task Frame_max_and_channel_max_are_negotiated_and_honoured()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var ct = cts.Token;
+        string name = BrokerConnectionInfo.UniqueName("nucleon-tune");
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"frame_max=8192&channel_max=10&connection_name={name}"));
+        await conn.ConnectAsync(ct);
+
+        var session = conn.CurrentSession!;
+        Assert.Equal(8192u, session.FrameMax);
+        Assert.Equal(10, session.ChannelMax);
+        var info = await BrokerConnectionInfo.FindAsync(broker, name);
+        Assert.Equal(8192u, info.FrameMax);
+        Assert.Equal(10, info.ChannelMax);
+
+        // Channel numbers beyond channel_max are never used: an 11th concurrent channel is refused.
+        var channels = new List<MessageChannel>();
+        try
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
+                channels.Add(ch);
+                Assert.InRange(ch.ChannelNumber, 1, 10);
+            }
+
+            Assert.Equal(10, channels.Select(c => c.ChannelNumber).Distinct().Count());
+            var ex = await Assert.ThrowsAnyAsync<AmqpException>(() => conn.AllocateChannelAsync(cancellationToken: ct));
+            Assert.Contains("channel_max", ex.Message, StringComparison.Ordinal);
+            Assert.True(conn.IsConnected);
+        }
+        finally
+        {
+            foreach (var ch in channels)
+            {
+                await ch.DisposeAsync();
+            }
+        }
+
+        // A body several times frame_max goes out split and comes back whole.
+        byte[] body = new byte[50_000];
+        new Random(42).NextBytes(body);
+        string queue = BrokerConnectionInfo.UniqueName("nucleon-tune-q");
+        await using (var ch = await conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, ct))
+        {
+            await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+            await ch.PublishAsync("", queue, body, cancellationToken: ct);
+            var m = await ch.GetAsync(queue, autoAck: true, cancellationToken: ct);
+            Assert.NotNull(m);
+            Assert.Equal(body, m.Value.Body.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task AMQPLAIN_login_works()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var ct = cts.Token;
+        string name = BrokerConnectionInfo.UniqueName("nucleon-amqplain");
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"auth_mechanism=amqplain&connection_name={name}"));
+        Assert.Equal("AMQPLAIN", conn.Options.AuthMechanism, ignoreCase: true);
+        await conn.ConnectAsync(ct);
+
+        var info = await BrokerConnectionInfo.FindAsync(broker, name);
+        Assert.Equal("AMQPLAIN", info.AuthMechanism);
+
+        await using var ch = await conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, ct);
+        string queue = BrokerConnectionInfo.UniqueName("nucleon-amqplain-q");
+        await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+        await ch.PublishAsync("", queue, Encoding.UTF8.GetBytes("hello"), cancellationToken: ct);
+        var m = await ch.GetAsync(queue, autoAck: true, cancellationToken: ct);
+        Assert.Equal("hello", Encoding.UTF8.GetString(Assert.NotNull(m).Body.Span));
+    }
+}
