@@ -39,7 +39,7 @@ internal sealed partial class ConnectionSession
         _transport = transport;
         Generation = generation;
         Writer = new OutboundWriter(transport.Output, 64, options.TimeProvider);
-        Writer.FinalWritten = () => _finalWritten.TrySetResult();
+        Writer.FinalWritten = () => _ = SignalFinalSentAsync();
         _lastReadTimestamp = options.TimeProvider.GetTimestamp();
     }
 
@@ -252,6 +252,13 @@ internal sealed partial class ConnectionSession
     }
 
     // ------------------------------------------------------------------ closing
+
+    // The final frame is on the socket once the send loop has drained the output.
+    private async Task SignalFinalSentAsync()
+    {
+        await Task.WhenAny(_transport.SendLoop, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider)).ConfigureAwait(false);
+        _finalWritten.TrySetResult();
+    }
 
     /// <summary>Closes cleanly (connection.close / close-ok), bounded by <paramref name="timeout"/>, then tears down.</summary>
     public async Task CloseAsync(ushort replyCode, string replyText, TimeSpan timeout)

@@ -44,7 +44,7 @@ internal sealed class OutboundWriter
     /// <summary>Bytes handed to the socket so far (for tests and diagnostics).</summary>
     public long BytesWritten { get; private set; }
 
-    /// <summary>Raised (on the writer task) after a <see cref="OutboundKind.ConnectionFinal"/> command was flushed.</summary>
+    /// <summary>Raised (on the writer task) after a <see cref="OutboundKind.ConnectionFinal"/> command was flushed and the output completed.</summary>
     public Action? FinalWritten { get; set; }
 
     public OutboundQueue CreateQueue(ushort channel, int capacity)
@@ -182,6 +182,8 @@ internal sealed class OutboundWriter
     private async Task FinishAsync()
     {
         await FlushAsync().ConfigureAwait(false);
+        // Nothing may follow connection.close / close-ok: completing the output lets the send loop drain and stop.
+        await _output.CompleteAsync().ConfigureAwait(false);
         FinalWritten?.Invoke();
     }
 
