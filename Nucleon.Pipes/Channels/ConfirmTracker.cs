@@ -135,16 +135,21 @@ internal sealed class ConfirmTracker
             pending.SequenceNumber = seq;
             // The slot is filled before the command is visible to the writer: the ack can follow at once.
             _ring[(int)(seq & (ulong)_mask)] = pending;
-            if (queue.TryEnqueue(command))
+            if (queue.TryAdd(command))
             {
                 _nextSequence = seq + 1;
-                return true;
             }
-
-            _ring[(int)(seq & (ulong)_mask)] = null;
-            _pool.Push(pending);
-            return false;
+            else
+            {
+                _ring[(int)(seq & (ulong)_mask)] = null;
+                _pool.Push(pending);
+                return false;
+            }
         }
+
+        // Outside the lock: waking the writer may run it on this thread.
+        queue.Schedule();
+        return true;
     }
 
     /// <summary>Reader: basic.ack or basic.nack for <paramref name="tag"/> (and all below it when multiple).</summary>

@@ -52,6 +52,9 @@ internal sealed class OutboundQueue
         return true;
     }
 
+    /// <summary>Adds a command without waking the writer; the caller must call <see cref="Schedule"/> next (outside its locks).</summary>
+    public bool TryAdd(in OutboundCommand command) => _commands.Writer.TryWrite(command);
+
     /// <summary>Adds a command, waiting while the queue is full.</summary>
     public ValueTask EnqueueAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
@@ -108,7 +111,8 @@ internal sealed class OutboundQueue
         _commands.Writer.TryComplete();
     }
 
-    private void Schedule()
+    /// <summary>Puts this queue on the writer's ready list unless it is there already.</summary>
+    public void Schedule()
     {
         if (Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {

@@ -17,8 +17,12 @@ internal sealed class OutboundWriter
     private const int FlushThreshold = 256 * 1024;
 
     private readonly PipeWriter _output;
+    // Synchronous continuations on purpose: when the writer is parked, the thread that hands it work
+    // runs the writer's loop inline until it parks again (at most about a pipe's pause threshold of
+    // copying), instead of paying a thread-pool round trip per wake-up. Callers therefore never
+    // schedule a queue while holding a lock.
     private readonly Channel<OutboundQueue> _ready = Channel.CreateUnbounded<OutboundQueue>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
 
     private readonly List<OutboundQueue> _known = [];
     private long _lastWriteTimestamp;
