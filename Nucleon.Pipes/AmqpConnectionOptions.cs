@@ -29,6 +29,9 @@ public sealed record AmqpConnectionOptions
     /// <summary>True for amqps:// (TLS).</summary>
     public bool UseTls { get; init; }
 
+    /// <summary>TLS settings used when <see cref="UseTls"/> is on. Default: validate the chain and host name against the system store.</summary>
+    public AmqpTlsOptions Tls { get; init; } = AmqpTlsOptions.Default;
+
     /// <summary>
     /// Heartbeat interval the client asks for; the lower of this and the broker's value is used
     /// (zero on either side disables heartbeats). The connection is declared dead after two
@@ -45,7 +48,7 @@ public sealed record AmqpConnectionOptions
     /// <summary>Time allowed for TCP connect plus the AMQP handshake on one attempt. Default 30 s.</summary>
     public TimeSpan ConnectionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>SASL mechanism: PLAIN (default) or AMQPLAIN.</summary>
+    /// <summary>SASL mechanism: PLAIN (default), AMQPLAIN, or EXTERNAL (identity from the TLS client certificate).</summary>
     public string AuthMechanism { get; init; } = "PLAIN";
 
     /// <summary>A name shown in the broker's management UI and logs (client property connection_name).</summary>
@@ -119,10 +122,18 @@ public sealed record AmqpConnectionOptions
         }
 
         if (!string.Equals(AuthMechanism, "PLAIN", StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(AuthMechanism, "AMQPLAIN", StringComparison.OrdinalIgnoreCase))
+            && !string.Equals(AuthMechanism, "AMQPLAIN", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(AuthMechanism, "EXTERNAL", StringComparison.OrdinalIgnoreCase))
         {
-            throw new ArgumentException($"Unsupported auth mechanism \"{AuthMechanism}\"; use PLAIN or AMQPLAIN.", nameof(AuthMechanism));
+            throw new ArgumentException($"Unsupported auth mechanism \"{AuthMechanism}\"; use PLAIN, AMQPLAIN or EXTERNAL.", nameof(AuthMechanism));
         }
+
+        if (string.Equals(AuthMechanism, "EXTERNAL", StringComparison.OrdinalIgnoreCase) && !UseTls)
+        {
+            throw new ArgumentException("SASL EXTERNAL takes the identity from a TLS client certificate; it needs amqps:// (UseTls).", nameof(AuthMechanism));
+        }
+
+        ArgumentNullException.ThrowIfNull(Tls, nameof(Tls));
 
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMessageSize, 0, nameof(MaxMessageSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(ChannelOutboundCapacity, 1, nameof(ChannelOutboundCapacity));

@@ -139,6 +139,7 @@ public sealed partial class AmqpConnection
     private static bool IsPermanent(Exception ex) => ex switch
     {
         AmqpAuthenticationException => true,
+        AmqpTlsException => true,
         AmqpProtocolException p => p.ReplyCode == AmqpReplyCode.NotImplemented,
         AmqpConnectionException c => c.ReplyCode is AmqpReplyCode.NotAllowed or AmqpReplyCode.InvalidPath or AmqpReplyCode.AccessRefused,
         _ => false,

@@ -8,7 +8,7 @@ namespace Nucleon.Pipes.Connection;
 /// <c>amqp[s]://[user[:password]@]host[:port][,host[:port]...][/vhost][?key=value&amp;...]</c>.
 /// User, password and vhost are percent-decoded ("%2f" is "/"); an empty path or "/" means the
 /// vhost "/". Query keys: heartbeat (s), frame_max, channel_max, connection_timeout (ms),
-/// auth_mechanism (plain|amqplain), connection_name. Several comma-separated hosts name the
+/// auth_mechanism (plain|amqplain|external), connection_name, server_name_indication (TLS). Several comma-separated hosts name the
 /// nodes of a cluster. Error messages never contain the password.
 /// </summary>
 internal static class AmqpUri
@@ -203,8 +203,9 @@ internal static class AmqpUri
                 "channel_max" => options with { ChannelMax = (ushort)Number(key, value, 0, ushort.MaxValue, uri) },
                 "connection_timeout" => options with { ConnectionTimeout = TimeSpan.FromMilliseconds(Number(key, value, 1, int.MaxValue, uri)) },
                 "auth_mechanism" => options with { AuthMechanism = value.ToUpperInvariant() },
+                "server_name_indication" => options with { Tls = options.Tls with { ServerName = value } },
                 "connection_name" => options with { ClientProvidedName = value },
-                _ => throw new ArgumentException($"Unknown query parameter \"{Quote(key, uri)}\" in \"{Mask(uri)}\"; known: heartbeat, frame_max, channel_max, connection_timeout, auth_mechanism, connection_name.", nameof(uri)),
+                _ => throw new ArgumentException($"Unknown query parameter \"{Quote(key, uri)}\" in \"{Mask(uri)}\"; known: heartbeat, frame_max, channel_max, connection_timeout, auth_mechanism, connection_name, server_name_indication.", nameof(uri)),
             };
         }
 

@@ -82,6 +82,12 @@ internal sealed partial class ConnectionSession
 
     private byte[] SaslResponse(string mechanism)
     {
+        if (mechanism == "EXTERNAL")
+        {
+            // The identity is the TLS client certificate's; the response is empty.
+            return [];
+        }
+
         if (mechanism == "AMQPLAIN")
         {
             // AMQPLAIN: a field table without its leading length.

@@ -93,7 +93,7 @@ internal sealed partial class ConnectionSession
         SocketTransport transport;
         try
         {
-            transport = await SocketTransport.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            transport = await SocketTransport.ConnectAsync(endpoint, options.UseTls ? options.Tls : null, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -154,3 +154,17 @@ public sealed class AmqpChannelClosedException : AmqpException
     /// <summary>Creates the exception.</summary>
     public AmqpChannelClosedException(string message) : base(message) { }
 }
+
+/// <summary>
+/// The TLS handshake with the broker failed: its certificate was refused (unknown authority,
+/// expired, wrong host name) or the broker refused ours. The message names the reason.
+/// </summary>
+public sealed class AmqpTlsException : AmqpException
+{
+    /// <summary>Creates the exception.</summary>
+    public AmqpTlsException(string message, System.Net.Security.SslPolicyErrors policyErrors, Exception? innerException = null)
+        : base(message, innerException) => PolicyErrors = policyErrors;
+
+    /// <summary>What was wrong with the broker's certificate (None when the failure was elsewhere).</summary>
+    public System.Net.Security.SslPolicyErrors PolicyErrors { get; }
+}

@@ -72,7 +72,7 @@ internal sealed class SocketTransport : IAsyncDisposable
         }
     }
 
-    public static async Task<SocketTransport> ConnectAsync(AmqpEndpoint endpoint, CancellationToken cancellationToken)
+    public static async Task<SocketTransport> ConnectAsync(AmqpEndpoint endpoint, AmqpTlsOptions? tls, CancellationToken cancellationToken)
     {
         Socket? socket = null;
         try
@@ -89,7 +89,13 @@ internal sealed class SocketTransport : IAsyncDisposable
                 await socket.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
             }
 
-            return new SocketTransport(socket, new NetworkStream(socket, ownsSocket: false), endpoint);
+            Stream stream = new NetworkStream(socket, ownsSocket: false);
+            if (tls is not null)
+            {
+                stream = await TlsHandshake.AuthenticateAsync(stream, endpoint, tls, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new SocketTransport(socket, stream, endpoint);
         }
         catch
         {

@@ -1,0 +1,113 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Nucleon.Pipes.Transport;
+
+/// <summary>
+/// Wraps a connected stream in TLS. The broker's certificate is checked for chain and host name;
+/// with <see cref="AmqpTlsOptions.TrustedAuthorities"/> the chain must end at one of those instead
+/// of the system store. Failures become <see cref="AmqpTlsException"/> naming what was wrong.
+/// </summary>
+internal static class TlsHandshake
+{
+    public static async Task<SslStream> AuthenticateAsync(Stream inner, AmqpEndpoint endpoint, AmqpTlsOptions tls, CancellationToken cancellationToken)
+    {
+        string reason = string.Empty;
+        var policyErrors = SslPolicyErrors.None;
+        bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (tls.CertificateValidation is { } custom)
+            {
+                return custom(sender, certificate, chain, errors);
+            }
+
+            if (tls.TrustedAuthorities is { Count: > 0 } roots && certificate is not null)
+            {
+                // Re-validate the chain against the given authorities only; keep the name check.
+                errors &= ~(SslPolicyErrors.RemoteCertificateChainErrors);
+                var ownChain = new X509Chain();
+                ownChain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                ownChain.ChainPolicy.CustomTrustStore.AddRange(roots);
+                ownChain.ChainPolicy.RevocationMode = tls.CheckCertificateRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+                if (chain is not null)
+                {
+                    ownChain.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+                }
+
+                using var leaf = new X509Certificate2(certificate);
+                if (!ownChain.Build(leaf))
+                {
+                    errors |= SslPolicyErrors.RemoteCertificateChainErrors;
+                    reason = Describe(errors, ownChain);
+                    policyErrors = errors;
+                    ownChain.Dispose();
+                    return false;
+                }
+
+                ownChain.Dispose();
+            }
+
+            policyErrors = errors;
+            reason = Describe(errors, chain);
+            return errors == SslPolicyErrors.None;
+        }
+
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = tls.ServerName ?? endpoint.Host,
+            ClientCertificates = tls.ClientCertificates,
+            EnabledSslProtocols = tls.EnabledProtocols,
+            CertificateRevocationCheckMode = tls.CheckCertificateRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = Validate,
+        };
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
+            return ssl;
+        }
+        catch (AuthenticationException ex)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            string why = reason.Length > 0 ? reason : ex.Message;
+            throw new AmqpTlsException($"TLS with {endpoint} failed: {why}", policyErrors, ex);
+        }
+        catch (IOException ex)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new AmqpTlsException($"TLS with {endpoint} failed: the broker closed the connection during the TLS handshake ({ex.Message}); it may have refused the client certificate or the TLS version.", policyErrors, ex);
+        }
+    }
+
+    private static string Describe(SslPolicyErrors errors, X509Chain? chain)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return string.Empty;
+        }
+
+        var parts = new List<string>();
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            parts.Add("the broker sent no certificate");
+        }
+
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        {
+            parts.Add("the certificate's name does not match the host name (RemoteCertificateNameMismatch)");
+        }
+
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
+        {
+            var statuses = chain?.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct().ToArray() ?? [];
+            string detail = statuses.Length == 0 ? "chain errors" : string.Join(", ", statuses);
+            string hint = statuses.Contains(X509ChainStatusFlags.NotTimeValid) ? " — the certificate has expired or is not yet valid"
+                : statuses.Contains(X509ChainStatusFlags.UntrustedRoot) || statuses.Contains(X509ChainStatusFlags.PartialChain) ? " — it was issued by an authority that is not trusted"
+                : string.Empty;
+            parts.Add($"the certificate chain is not valid ({detail}){hint}");
+        }
+
+        return string.Join("; ", parts);
+    }
+}
