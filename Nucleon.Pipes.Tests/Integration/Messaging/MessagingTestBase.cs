@@ -32,32 +32,32 @@ public abstract class MessagingTestBase(BrokerFixture broker) : IAsyncLifetime
     {
         try
         {
+            // Close the test's connections first: their exclusive queues go with them.
+            foreach (var c in _connections)
+            {
+                await c.DisposeAsync();
+            }
+
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             if (_queues.Count + _exchanges.Count > 0)
             {
                 await using var conn = new AmqpConnection(Broker.AmqpUri);
                 await conn.ConnectAsync(cleanup.Token);
+                await using var ch = await conn.AllocateChannelAsync(cancellationToken: cleanup.Token);
                 foreach (var q in _queues)
                 {
                     // queue.delete / exchange.delete of a missing one is ok in RabbitMQ (idempotent).
-                    await using var ch = await conn.AllocateChannelAsync(cancellationToken: cleanup.Token);
                     await ch.QueueDeleteAsync(q, cancellationToken: cleanup.Token);
                 }
 
                 foreach (var x in _exchanges)
                 {
-                    await using var ch = await conn.AllocateChannelAsync(cancellationToken: cleanup.Token);
                     await ch.ExchangeDeleteAsync(x, cancellationToken: cleanup.Token);
                 }
             }
         }
         finally
         {
-            foreach (var c in _connections)
-            {
-                await c.DisposeAsync();
-            }
-
             Cts.Dispose();
         }
     }
