@@ -118,7 +118,8 @@ public sealed class BasicTests(BrokerFixture broker) : MessagingTestBase(broker)
         }
 
         await ch.BasicNackAsync(tags[^1], multiple: true, requeue: true, cancellationToken: Ct);
-        Assert.Equal(4u, await ReadyCountAsync(q));
+        // basic.get on the same channel is processed after the nack (a passive declare would not be:
+        // see Cancelling_a_consumer_hands_its_unread_deliveries_back_to_the_queue).
 
         var seen = new List<(string Body, bool Redelivered)>();
         while (await ch.GetAsync(q, autoAck: true, cancellationToken: Ct) is { } m)
@@ -266,5 +267,41 @@ public sealed class BasicTests(BrokerFixture broker) : MessagingTestBase(broker)
         Assert.Equal("m2", Text(e.Current));
         await consumer.CancelAsync();
         await e.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Cancelling_a_consumer_hands_its_unread_deliveries_back_to_the_queue()
+    {
+        var q = await DeclareQueueAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await PublishConfirmedAsync("", q, $"m{i}");
+        }
+
+        await using var ch = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        var consumer = await ch.BasicConsumeAsync(q, new ConsumeOptions { Prefetch = 10 }, Ct);
+        var e = consumer.Messages.GetAsyncEnumerator(Ct);
+        Assert.True(await e.MoveNextAsync());
+        Assert.Equal("m0", Text(e.Current));
+        await e.Current.AckAsync(cancellationToken: Ct);
+
+        // All five were pushed at once (prefetch 10); four sit unread in the client's inbox.
+        Assert.Equal(0u, (await ch.QueueDeclareAsync(q, passive: true, cancellationToken: Ct)).MessageCount);
+        await ch.BasicCancelAsync(consumer.ConsumerTag, Ct);
+        Assert.False(await e.MoveNextAsync());
+        await e.DisposeAsync();
+
+        // The client rejected (requeue) the four unread ones before basic.cancel returned. A passive
+        // declare is NOT a barrier for that: RabbitMQ's classic queue process serves the 'stat' call
+        // behind queue.declare with priority, ahead of requeues already sent. basic.get on the same
+        // channel is an ordinary call, processed after them.
+        var back = new List<string>();
+        while (await ch.GetAsync(q, autoAck: true, cancellationToken: Ct) is { } m)
+        {
+            Assert.True(m.Redelivered);
+            back.Add(Text(m));
+        }
+
+        Assert.Equal("m1,m2,m3,m4", string.Join(",", back));
     }
 }

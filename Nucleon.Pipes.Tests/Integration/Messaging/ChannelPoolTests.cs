@@ -27,11 +27,11 @@ public sealed class ChannelPoolTests(BrokerFixture broker) : MessagingTestBase(b
             Assert.True(ch.IsOpen);
             Assert.False(ch.PublisherConfirms);
             await ch.PublishAsync("", q, Utf8("second rental"), cancellationToken: Ct);
-            // A round trip on the reused channel proves the broker still has it open.
-            await ch.QueueDeclareAsync(q, passive: true, cancellationToken: Ct);
+            // basic.get on the reused channel: a round trip proving the broker still has it open, and
+            // ordered after both publishes (the first went out on this same channel).
+            Assert.Equal("first rental", Text((await ch.GetAsync(q, autoAck: true, cancellationToken: Ct))!.Value));
+            Assert.Equal("second rental", Text((await ch.GetAsync(q, autoAck: true, cancellationToken: Ct))!.Value));
         }
-
-        Assert.Equal(2u, await ReadyCountAsync(q));
     }
 
     [Fact]
