@@ -157,7 +157,12 @@ public class AmqpChannel : IAsyncDisposable
 
     // ------------------------------------------------------------------ basic
 
-    /// <summary>basic.qos: limits unacknowledged deliveries (per consumer, or per channel with <paramref name="global"/>).</summary>
+    /// <summary>
+    /// basic.qos: limits unacknowledged deliveries (per consumer, or per channel with <paramref name="global"/>).
+    /// Note: consumers started with <see cref="BasicConsumeAsync"/> or <c>ConsumeAsync</c> send their own
+    /// per-consumer basic.qos (<see cref="ConsumeOptions.Prefetch"/>), and RabbitMQ then drops an earlier
+    /// channel-wide limit; set a global limit after starting consumers.
+    /// </summary>
     public async Task BasicQosAsync(ushort prefetchCount, uint prefetchSize = 0, bool global = false, CancellationToken cancellationToken = default)
     {
         await Core.CallAsync<BasicQos, BasicQosOk>(new BasicQos(prefetchSize, prefetchCount, global), cancellationToken).ConfigureAwait(false);
