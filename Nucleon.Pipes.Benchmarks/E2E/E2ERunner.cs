@@ -31,6 +31,8 @@ internal static class E2ERunner
                 case "--quick": quick = true; break;
                 case "--uri": uri = args[++i]; break;
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--rmq-throttle": RabbitWorkloads.ThrottlePercent = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
                 case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
@@ -136,6 +138,12 @@ internal static class E2ERunner
                 Rows = rowOrder.Select(r => Summarize(r, samples[r])).ToList(),
             };
             string dir = Path.Combine(repo, "benchmarks");
+            if (AllocationSampler.Instance is not null)
+            {
+                Console.WriteLine("(allocation profiling run: results not written)");
+                return 0;
+            }
+
             Directory.CreateDirectory(dir);
             string json = Path.Combine(dir, $"results-{target}{(quick ? "-quick" : "")}.json");
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, Report.Json));

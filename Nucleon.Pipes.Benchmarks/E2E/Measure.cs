@@ -52,9 +52,15 @@ internal static class Meter
         long alloc0 = GC.GetTotalAllocatedBytes(true);
         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
         double s0 = ProcessCpuMs(serverPid);
+        AllocationSampler.Instance?.Start();
         long t0 = Stopwatch.GetTimestamp();
 
         var outcome = await body().ConfigureAwait(false);
+        if (AllocationSampler.Instance is { } sampler)
+        {
+            Console.WriteLine("    sampled allocations by type (GCAllocationTick, ~100 KB granularity):");
+            Console.WriteLine(sampler.Stop(outcome.Messages));
+        }
 
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         double s1 = ProcessCpuMs(serverPid);
