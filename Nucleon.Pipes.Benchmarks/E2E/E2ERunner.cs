@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Nucleon.Pipes.Benchmarks.E2E;
+
+/// <summary>
+/// <c>e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b]</c>: every workload for
+/// Nucleon.Pipes and RabbitMQ.Client 7, alternating A B A B after a warm-up, medians and spread, written to
+/// benchmarks/results.md (+ per-target JSON) and benchmarks/ratios.svg.
+/// </summary>
+internal static class E2ERunner
+{
+    public static readonly string[] AllWorkloads =
+        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", "large", "fairness"];
+
+    public static async Task<int> MainAsync(string[] args)
+    {
+        string target = "null";
+        bool quick = false;
+        string? uri = null;
+        int runs = 3;
+        string[] only = AllWorkloads;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--target": target = args[++i]; break;
+                case "--quick": quick = true; break;
+                case "--uri": uri = args[++i]; break;
+                case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--rmq-throttle": RabbitWorkloads.ThrottlePercent = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
+                case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries); break;
+                default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+            }
+        }
+
+        string repo = FindRepoRoot();
+        string commandLine = "dotnet run -c Release --project Nucleon.Pipes.Benchmarks -- e2e " + string.Join(' ', args);
+        Process? nullBroker = null;
+        bool startedBroker = false;
+        string brokerDir = "/tmp/bench-broker";
+        int serverPid = 0;
+        try
+        {
+            if (target == "null")
+            {
+                (nullBroker, uri) = await StartNullBrokerAsync();
+                serverPid = nullBroker.Id;
+            }
+            else if (target == "broker")
+            {
+                if (uri is null)
+                {
+                    uri = RunScript(repo, "scripts/broker.sh", $"--port 5694 --dir {brokerDir} start").Trim().Split('\n')[^1].Trim();
+                    startedBroker = true;
+                }
+
+                string pidFile = Path.Combine(brokerDir, "rabbitmq.pid");
+                if (File.Exists(pidFile))
+                {
+                    serverPid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+                }
+            }
+            else
+            {
+                Console.Error.WriteLine("--target must be null or broker");
+                return 2;
+            }
+
+            Console.WriteLine($"target {target} at {uri} (server pid {serverPid}), {(quick ? "quick" : "full")}, {runs} runs after 1 warm-up");
+            var ctx = new BenchContext { Uri = uri!, NullTarget = target == "null", ServerPid = serverPid, Scale = quick ? 10 : 1 };
+            string serverVersion = await ServerVersionAsync(uri!);
+            await ctx.PrepareBrokerAsync();
+
+            IClientWorkloads[] clients = [new NucleonWorkloads(), new RabbitWorkloads()];
+            // row -> client -> samples
+            var samples = new Dictionary<string, Dictionary<string, List<Sample>>>();
+            var rowOrder = new List<string>();
+            foreach (string w in only)
+            {
+                for (int run = 0; run <= runs; run++)
+                {
+                    foreach (var client in clients)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        List<(string Row, Sample Sample)> rows;
+                        try
+                        {
+                            rows = await client.RunAsync(w, ctx).WaitAsync(TimeSpan.FromMinutes(quick ? 3 : 10));
+                        }
+                        catch (Exception ex)
+                        {
+                            Console.WriteLine($"  {w} {client.Name} run {run}: FAILED {ex.GetType().Name}: {ex.Message}");
+                            continue;
+                        }
+
+                        foreach (var (row, s) in rows)
+                        {
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"  {row,-17} {client.Name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} {s.MsgsPerSec,12:N0} msg/s {s.MBPerSec,9:N1} MB/s {s.CpuUsPerMsg,9:N2} µs CPU/msg {s.AllocPerMsg,10:N1} B/msg gc {s.Gen0}/{s.Gen1}/{s.Gen2} server {s.ServerCpuUsPerMsg,8:N2} µs/msg{(double.IsNaN(s.P50Ms) ? "" : $" p50 {s.P50Ms:N3} ms p99 {s.P99Ms:N3} ms")}"));
+                            if (run == 0)
+                            {
+                                continue;
+                            }
+
+                            if (!samples.TryGetValue(row, out var byClient))
+                            {
+                                samples[row] = byClient = [];
+                                rowOrder.Add(row);
+                            }
+
+                            if (!byClient.TryGetValue(client.Name, out var list))
+                            {
+                                byClient[client.Name] = list = [];
+                            }
+
+                            list.Add(s);
+                        }
+                    }
+                }
+            }
+
+            var report = new RunReport
+            {
+                Target = target,
+                Quick = quick,
+                Runs = runs,
+                CommandLine = commandLine,
+                Cores = Environment.ProcessorCount,
+                DotNet = RuntimeInformation.FrameworkDescription,
+                Os = RuntimeInformation.OSDescription,
+                Server = serverVersion,
+                Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                Rows = rowOrder.Select(r => Summarize(r, samples[r])).ToList(),
+            };
+            string dir = Path.Combine(repo, "benchmarks");
+            if (AllocationSampler.Instance is not null)
+            {
+                Console.WriteLine("(allocation profiling run: results not written)");
+                return 0;
+            }
+
+            Directory.CreateDirectory(dir);
+            string json = Path.Combine(dir, $"results-{target}{(quick ? "-quick" : "")}.json");
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, Report.Json));
+            Console.WriteLine();
+            Console.WriteLine(Report.Markdown(report));
+            Report.WriteAll(dir);
+            Console.WriteLine($"wrote {json}, {Path.Combine(dir, "results.md")}, {Path.Combine(dir, "ratios.svg")}");
+            return 0;
+        }
+        finally
+        {
+            if (nullBroker is not null)
+            {
+                try
+                {
+                    nullBroker.StandardInput.Close();
+                    if (!nullBroker.WaitForExit(5000))
+                    {
+                        nullBroker.Kill();
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+
+            if (startedBroker)
+            {
+                Console.WriteLine(RunScript(repo, "scripts/broker.sh", $"--port 5694 --dir {brokerDir} stop"));
+            }
+        }
+    }
+
+    internal static RowSummary Summarize(string row, Dictionary<string, List<Sample>> byClient)
+    {
+        ClientSummary Of(string name) => byClient.TryGetValue(name, out var l) && l.Count > 0 ? ClientSummary.From(l) : new ClientSummary();
+        return new RowSummary { Row = row, Nucleon = Of("Nucleon.Pipes"), Rabbit = Of("RabbitMQ.Client") };
+    }
+
+    private static async Task<string> ServerVersionAsync(string uri)
+    {
+        await using var conn = new AmqpConnection(uri);
+        await conn.ConnectAsync();
+        var props = conn.ServerProperties;
+        string Get(string k) => props.TryGetValue(k, out var v) ? v switch { byte[] b => Encoding.UTF8.GetString(b), null => "", _ => v.ToString() ?? "" } : "?";
+        string result = $"{Get("product")} {Get("version")}";
+        await conn.CloseAsync();
+        return result;
+    }
+
+    private static async Task<(Process, string)> StartNullBrokerAsync()
+    {
+        string? host = Environment.ProcessPath;
+        string dll = typeof(E2ERunner).Assembly.Location;
+        var psi = new ProcessStartInfo
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        if (host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            psi.FileName = host;
+            psi.ArgumentList.Add(dll);
+        }
+        else
+        {
+            psi.FileName = host ?? "dotnet";
+        }
+
+        psi.ArgumentList.Add("nullbroker");
+        psi.ArgumentList.Add("--port");
+        psi.ArgumentList.Add("0");
+        var p = Process.Start(psi)!;
+        while (await p.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("LISTENING ", StringComparison.Ordinal))
+            {
+                return (p, $"amqp://guest:guest@127.0.0.1:{line[10..].Trim()}/");
+            }
+        }
+
+        throw new InvalidOperationException("the null broker did not start");
+    }
+
+    private static string FindRepoRoot()
+    {
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                if (File.Exists(Path.Combine(d.FullName, "Nucleon.sln")))
+                {
+                    return d.FullName;
+                }
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+
+    private static string RunScript(string repo, string script, string args)
+    {
+        var psi = new ProcessStartInfo("bash", $"{Path.Combine(repo, script)} {args}")
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+            WorkingDirectory = repo,
+        };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{script} {args} failed with exit code {p.ExitCode}");
+        }
+
+        return output;
+    }
+}
+
+internal sealed class RunReport
+{
+    public string Target { get; set; } = "";
+    public bool Quick { get; set; }
+    public int Runs { get; set; }
+    public string CommandLine { get; set; } = "";
+    public int Cores { get; set; }
+    public string DotNet { get; set; } = "";
+    public string Os { get; set; } = "";
+    public string Server { get; set; } = "";
+    public string Date { get; set; } = "";
+    public List<RowSummary> Rows { get; set; } = [];
+}
+
+internal sealed class RowSummary
+{
+    public string Row { get; set; } = "";
+    public ClientSummary Nucleon { get; set; } = new();
+    public ClientSummary Rabbit { get; set; } = new();
+}
+
+/// <summary>Medians (and min/max) over the measured runs.</summary>
+internal sealed class ClientSummary
+{
+    public int N { get; set; }
+    public double[] MsgsPerSec { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] MBPerSec { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] CpuUsPerMsg { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] AllocPerMsg { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] ServerCpuUsPerMsg { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] P50Ms { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] P99Ms { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double Gen0 { get; set; } = double.NaN;
+    public double Gen1 { get; set; } = double.NaN;
+    public double Gen2 { get; set; } = double.NaN;
+
+    public static ClientSummary From(List<Sample> s)
+    {
+        static double[] Stat(IEnumerable<double> v)
+        {
+            var a = v.Where(x => !double.IsNaN(x)).ToArray();
+            return a.Length == 0 ? [double.NaN, double.NaN, double.NaN] : [Meter.Median(a), a.Min(), a.Max()];
+        }
+
+        return new ClientSummary
+        {
+            N = s.Count,
+            MsgsPerSec = Stat(s.Select(x => x.MsgsPerSec)),
+            MBPerSec = Stat(s.Select(x => x.MBPerSec)),
+            CpuUsPerMsg = Stat(s.Select(x => x.CpuUsPerMsg)),
+            AllocPerMsg = Stat(s.Select(x => x.AllocPerMsg)),
+            ServerCpuUsPerMsg = Stat(s.Select(x => x.ServerCpuUsPerMsg)),
+            P50Ms = Stat(s.Select(x => x.P50Ms)),
+            P99Ms = Stat(s.Select(x => x.P99Ms)),
+            Gen0 = Meter.Median(s.Select(x => (double)x.Gen0)),
+            Gen1 = Meter.Median(s.Select(x => (double)x.Gen1)),
+            Gen2 = Meter.Median(s.Select(x => (double)x.Gen2)),
+        };
+    }
+}

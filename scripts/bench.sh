@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the Nucleon.Pipes benchmarks.
+#   scripts/bench.sh micro [BenchmarkDotNet args]        micro-benchmarks (default --filter '*')
+#   scripts/bench.sh e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--alloc-profile]
+# e2e writes benchmarks/results.md and benchmarks/ratios.svg (from benchmarks/results-*.json).
+# --target broker starts a private RabbitMQ node (scripts/broker.sh, port 5694, /tmp/bench-broker) unless --uri is given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build -c Release Nucleon.Pipes.Benchmarks >/dev/null
+exec dotnet run -c Release --no-build --project Nucleon.Pipes.Benchmarks -- "$@"
