@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Threading.Channels;
 using Nucleon.Pipes.Consumers;
@@ -253,6 +254,7 @@ internal sealed partial class ChannelCore
         return consumer.Inbox.Writer.TryWrite(delivery) ? ValueTask.CompletedTask : DispatchSlowAsync(consumer, delivery);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DispatchSlowAsync(ConsumerState consumer, Delivery delivery)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Nucleon.Pipes.Connection;
 using Nucleon.Pipes.Consumers;
@@ -80,6 +81,7 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     /// <summary>Sends a synchronous method and decodes its reply (one outstanding per channel).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TReply> CallAsync<TRequest, TReply>(TRequest request, CancellationToken cancellationToken)
         where TRequest : struct, IAmqpMethod<TRequest>
         where TReply : struct, IAmqpMethod<TReply>
@@ -96,6 +98,7 @@ internal sealed partial class ChannelCore : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendRequestAsync<TRequest>(TRequest request, uint reply1, uint reply2, CancellationToken cancellationToken)
         where TRequest : struct, IAmqpMethod<TRequest>
     {
@@ -154,6 +157,7 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     // connection.blocked: publishes wait (bounded by their token) instead of piling up.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Nucleon.Pipes.Connection;
 
@@ -77,6 +78,8 @@ internal sealed class ConfirmTracker
     }
 
     // Either the window was full (no slot taken yet) or the queue was full (slot taken).
+    // Pooled builder: under back-pressure this path runs often; it must not allocate each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PublishSlowAsync(OutboundQueue queue, OutboundCommand command, bool haveSlot, CancellationToken cancellationToken)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Threading.Channels;
 using Nucleon.Pipes.Framing;
@@ -70,6 +71,7 @@ internal sealed class OutboundQueue
     public ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken) =>
         _commands.Writer.WaitToWriteAsync(cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask EnqueueSlowAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
@@ -191,6 +192,7 @@ internal sealed class OutboundWriter
         FinalWritten?.Invoke();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync()
     {
         _unflushed = 0;

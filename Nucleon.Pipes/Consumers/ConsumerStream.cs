@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Channels;
 
 namespace Nucleon.Pipes.Consumers;
@@ -52,6 +53,8 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         return this;
     }
 
+    // Pooled builder: a consume loop that waits for each message would otherwise box its state per wait.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
         if (_current is { } previous)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Channels;
 
 namespace Nucleon.Pipes.Consumers;
@@ -46,6 +47,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
         return this;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
         while (true)
