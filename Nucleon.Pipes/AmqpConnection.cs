@@ -203,7 +203,8 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// </summary>
     public IAsyncEnumerable<Message> ConsumeAsync(string queue, ConsumeOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentChecks.ShortString(queue, nameof(queue));
+        ArgumentChecks.ConsumeOptions(options, nameof(options));
         return new Consumers.ResilientConsumerStream(this, queue, options ?? ConsumeOptions.Default, cancellationToken);
     }
 

@@ -47,8 +47,8 @@ public class AmqpChannel : IAsyncDisposable
     public async Task ExchangeDeclareAsync(string exchange, string type = ExchangeType.Direct, bool durable = false, bool autoDelete = false,
         bool @internal = false, IDictionary<string, object?>? arguments = null, bool passive = false, bool noWait = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(exchange);
-        ArgumentException.ThrowIfNullOrEmpty(type);
+        ArgumentChecks.ShortString(exchange, nameof(exchange));
+        ArgumentChecks.ExchangeType(type, nameof(type));
         var method = new ExchangeDeclare(exchange, type, passive, durable, autoDelete, @internal, noWait, arguments);
         if (noWait)
         {
@@ -62,7 +62,7 @@ public class AmqpChannel : IAsyncDisposable
     /// <summary>exchange.delete.</summary>
     public async Task ExchangeDeleteAsync(string exchange, bool ifUnused = false, bool noWait = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentChecks.ShortString(exchange, nameof(exchange));
         var method = new ExchangeDelete(exchange, ifUnused, noWait);
         if (noWait)
         {
@@ -77,6 +77,7 @@ public class AmqpChannel : IAsyncDisposable
     public async Task ExchangeBindAsync(string destination, string source, string routingKey, IDictionary<string, object?>? arguments = null,
         bool noWait = false, CancellationToken cancellationToken = default)
     {
+        CheckBinding(destination, nameof(destination), source, nameof(source), routingKey);
         var method = new ExchangeBind(destination, source, routingKey, noWait, arguments);
         if (noWait)
         {
@@ -91,6 +92,7 @@ public class AmqpChannel : IAsyncDisposable
     public async Task ExchangeUnbindAsync(string destination, string source, string routingKey, IDictionary<string, object?>? arguments = null,
         bool noWait = false, CancellationToken cancellationToken = default)
     {
+        CheckBinding(destination, nameof(destination), source, nameof(source), routingKey);
         var method = new ExchangeUnbind(destination, source, routingKey, noWait, arguments);
         if (noWait)
         {
@@ -111,7 +113,7 @@ public class AmqpChannel : IAsyncDisposable
     public async Task<QueueDeclareResult> QueueDeclareAsync(string queue = "", bool durable = false, bool exclusive = false, bool autoDelete = false,
         IDictionary<string, object?>? arguments = null, bool passive = false, bool noWait = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentChecks.ShortString(queue, nameof(queue));
         var method = new QueueDeclare(queue, passive, durable, exclusive, autoDelete, noWait, arguments);
         if (noWait)
         {
@@ -132,6 +134,7 @@ public class AmqpChannel : IAsyncDisposable
     public async Task QueueBindAsync(string queue, string exchange, string routingKey, IDictionary<string, object?>? arguments = null,
         bool noWait = false, CancellationToken cancellationToken = default)
     {
+        CheckBinding(queue, nameof(queue), exchange, nameof(exchange), routingKey);
         var method = new QueueBind(queue, exchange, routingKey, noWait, arguments);
         if (noWait)
         {
@@ -144,16 +147,25 @@ public class AmqpChannel : IAsyncDisposable
 
     /// <summary>queue.unbind.</summary>
     public async Task QueueUnbindAsync(string queue, string exchange, string routingKey, IDictionary<string, object?>? arguments = null,
-        CancellationToken cancellationToken = default) =>
+        CancellationToken cancellationToken = default)
+    {
+        CheckBinding(queue, nameof(queue), exchange, nameof(exchange), routingKey);
         await Core.CallAsync<QueueUnbind, QueueUnbindOk>(new QueueUnbind(queue, exchange, routingKey, arguments), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>queue.purge: removes every ready message; returns how many.</summary>
-    public async Task<uint> QueuePurgeAsync(string queue, CancellationToken cancellationToken = default) =>
-        (await Core.CallAsync<QueuePurge, QueuePurgeOk>(new QueuePurge(queue, false), cancellationToken).ConfigureAwait(false)).MessageCount;
+    public async Task<uint> QueuePurgeAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        ArgumentChecks.ShortString(queue, nameof(queue));
+        return (await Core.CallAsync<QueuePurge, QueuePurgeOk>(new QueuePurge(queue, false), cancellationToken).ConfigureAwait(false)).MessageCount;
+    }
 
     /// <summary>queue.delete: returns how many messages were deleted with it.</summary>
-    public async Task<uint> QueueDeleteAsync(string queue, bool ifUnused = false, bool ifEmpty = false, CancellationToken cancellationToken = default) =>
-        (await Core.CallAsync<QueueDelete, QueueDeleteOk>(new QueueDelete(queue, ifUnused, ifEmpty, false), cancellationToken).ConfigureAwait(false)).MessageCount;
+    public async Task<uint> QueueDeleteAsync(string queue, bool ifUnused = false, bool ifEmpty = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentChecks.ShortString(queue, nameof(queue));
+        return (await Core.CallAsync<QueueDelete, QueueDeleteOk>(new QueueDelete(queue, ifUnused, ifEmpty, false), cancellationToken).ConfigureAwait(false)).MessageCount;
+    }
 
     // ------------------------------------------------------------------ basic
 
@@ -175,14 +187,19 @@ public class AmqpChannel : IAsyncDisposable
     /// </summary>
     public async Task<AmqpConsumer> BasicConsumeAsync(string queue, ConsumeOptions? options = null, CancellationToken cancellationToken = default)
     {
+        ArgumentChecks.ShortString(queue, nameof(queue));
+        ArgumentChecks.ConsumeOptions(options, nameof(options));
         var core = Core;
         var state = await core.StartConsumerAsync(queue, options ?? ConsumeOptions.Default, cancellationToken).ConfigureAwait(false);
         return new AmqpConsumer(core, state);
     }
 
     /// <summary>basic.cancel: stops a consumer by tag; its unread deliveries go back to the queue.</summary>
-    public Task BasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default) =>
-        Core.CancelConsumerAsync(consumerTag, cancellationToken);
+    public Task BasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
+    {
+        ArgumentChecks.ShortString(consumerTag, nameof(consumerTag));
+        return Core.CancelConsumerAsync(consumerTag, cancellationToken);
+    }
 
     /// <summary>
     /// basic.publish with content. The body is copied before this returns, so the caller may reuse it.
@@ -192,14 +209,17 @@ public class AmqpChannel : IAsyncDisposable
     public ValueTask BasicPublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties = null,
         bool mandatory = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(exchange);
-        ArgumentNullException.ThrowIfNull(routingKey);
+        ArgumentChecks.ShortString(exchange, nameof(exchange));
+        ArgumentChecks.ShortString(routingKey, nameof(routingKey));
         return Core.PublishAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
     }
 
     /// <summary>basic.get: fetches one message, or null when the queue is empty.</summary>
-    public Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default) =>
-        Core.GetAsync(queue, autoAck, cancellationToken);
+    public Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentChecks.ShortString(queue, nameof(queue));
+        return Core.GetAsync(queue, autoAck, cancellationToken);
+    }
 
     /// <summary>basic.ack by delivery tag.</summary>
     public ValueTask BasicAckAsync(ulong deliveryTag, bool multiple = false, CancellationToken cancellationToken = default) =>
@@ -248,6 +268,13 @@ public class AmqpChannel : IAsyncDisposable
     {
         Core.Dirty = true;
         return (await Core.CallAsync<ChannelFlow, ChannelFlowOk>(new ChannelFlow(active), cancellationToken).ConfigureAwait(false)).Active;
+    }
+
+    private static void CheckBinding(string destination, string destinationName, string source, string sourceName, string routingKey)
+    {
+        ArgumentChecks.ShortString(destination, destinationName);
+        ArgumentChecks.ShortString(source, sourceName);
+        ArgumentChecks.ShortString(routingKey, nameof(routingKey));
     }
 
     // ------------------------------------------------------------------ lifetime

@@ -35,7 +35,8 @@ public sealed class MessageChannel : AmqpChannel
     /// </summary>
     public IAsyncEnumerable<Message> ConsumeAsync(string queue, ConsumeOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentChecks.ShortString(queue, nameof(queue));
+        ArgumentChecks.ConsumeOptions(options, nameof(options));
         return new ConsumerStream(Core, queue, options ?? ConsumeOptions.Default, cancellationToken);
     }
 

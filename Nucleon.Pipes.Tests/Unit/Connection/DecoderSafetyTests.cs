@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
-using System.Net;
-using System.Net.Sockets;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
+using Nucleon.Pipes.Tests.Infrastructure;
 
 namespace Nucleon.Pipes.Tests.Unit.Connection;
 
@@ -71,11 +70,11 @@ public sealed class DecoderSafetyTests
             await server.SendRawAsync(header.AsMemory(0, n));
         });
 
-    private static async Task RunScenarioAsync(ushort expectedCode, bool openChannel, Func<ScriptedServer, Task> misbehave)
+    private static async Task RunScenarioAsync(ushort expectedCode, bool openChannel, Func<ScriptedAmqpServer, Task> misbehave)
     {
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
-        await using var server = new ScriptedServer(ct);
+        await using var server = new ScriptedAmqpServer(ct);
         var options = new AmqpConnectionOptions
         {
             Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
@@ -126,127 +125,5 @@ public sealed class DecoderSafetyTests
         var channel = await conn.AllocateChannelAsync(cancellationToken: ct);
         Assert.Equal(1, channel.ChannelNumber);
         await channel.BasicConsumeAsync("q", new ConsumeOptions { Prefetch = 10 }, ct);
-    }
-
-    /// <summary>One client at a time on 127.0.0.1, port chosen by the OS.</summary>
-    private sealed class ScriptedServer : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationToken _ct;
-        private Socket? _client;
-        private NetworkStream? _stream;
-
-        public ScriptedServer(CancellationToken ct)
-        {
-            _ct = ct;
-            _listener.Start();
-            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        }
-
-        public int Port { get; }
-
-        public string? ConsumerTag { get; private set; }
-
-        private NetworkStream Stream => _stream ?? throw new InvalidOperationException("No client yet.");
-
-        public async Task AcceptAndHandshakeAsync()
-        {
-            _client = await _listener.AcceptSocketAsync(_ct);
-            _stream = new NetworkStream(_client, ownsSocket: false);
-
-            byte[] protocolHeader = new byte[8];
-            await Stream.ReadExactlyAsync(protocolHeader, _ct);
-            Assert.Equal(AmqpConstants.ProtocolHeader.ToArray(), protocolHeader);
-
-            var props = new Dictionary<string, object?> { ["product"] = "ScriptedServer", ["version"] = "0.0" };
-            await SendMethodAsync(0, new ConnectionStart(0, 9, props, "PLAIN AMQPLAIN", "en_US"));
-            var startOk = MethodFrame.Decode<ConnectionStartOk>(await ReadMethodAsync(0, MethodIds.ConnectionStartOk));
-            Assert.Equal("PLAIN", startOk.Mechanism);
-
-            await SendMethodAsync(0, new ConnectionTune(2047, 131_072, 0));
-            var tuneOk = MethodFrame.Decode<ConnectionTuneOk>(await ReadMethodAsync(0, MethodIds.ConnectionTuneOk));
-            Assert.Equal(131_072u, tuneOk.FrameMax);
-            MethodFrame.Decode<ConnectionOpen>(await ReadMethodAsync(0, MethodIds.ConnectionOpen));
-            await SendMethodAsync(0, new ConnectionOpenOk());
-        }
-
-        public async Task AnswerChannelOpenAndConsumeAsync()
-        {
-            await ReadMethodAsync(1, MethodIds.ChannelOpen);
-            await SendMethodAsync(1, new ChannelOpenOk());
-            await ReadMethodAsync(1, MethodIds.BasicQos);
-            await SendMethodAsync(1, new BasicQosOk());
-            var consume = MethodFrame.Decode<BasicConsume>(await ReadMethodAsync(1, MethodIds.BasicConsume));
-            ConsumerTag = consume.ConsumerTag;
-            await SendMethodAsync(1, new BasicConsumeOk(consume.ConsumerTag));
-        }
-
-        public async Task SendMethodAsync<T>(ushort channel, T method) where T : struct, IAmqpMethod<T>
-        {
-            byte[] buffer = new byte[FrameWriter.MethodFrameSize(method)];
-            int n = FrameWriter.WriteMethodFrame(buffer, channel, method);
-            await SendRawAsync(buffer.AsMemory(0, n));
-        }
-
-        public async Task SendRawAsync(ReadOnlyMemory<byte> bytes) => await Stream.WriteAsync(bytes, _ct);
-
-        /// <summary>Reads frames until the client's connection.close on channel 0 (heartbeats and others skipped).</summary>
-        public async Task<ConnectionClose> ReadConnectionCloseAsync()
-        {
-            while (true)
-            {
-                var (type, channel, payload) = await ReadFrameAsync();
-                if (type == AmqpConstants.FrameMethod && channel == 0)
-                {
-                    var (classId, methodId) = MethodFrame.ReadIds(payload);
-                    if ((((uint)classId << 16) | methodId) == MethodIds.ConnectionClose)
-                    {
-                        return MethodFrame.Decode<ConnectionClose>(payload);
-                    }
-                }
-            }
-        }
-
-        private async Task<byte[]> ReadMethodAsync(ushort expectedChannel, uint expectedId)
-        {
-            while (true)
-            {
-                var (type, channel, payload) = await ReadFrameAsync();
-                if (type == AmqpConstants.FrameHeartbeat)
-                {
-                    continue;
-                }
-
-                Assert.Equal(AmqpConstants.FrameMethod, type);
-                Assert.Equal(expectedChannel, channel);
-                var (classId, methodId) = MethodFrame.ReadIds(payload);
-                Assert.Equal(MethodNames.Name((ushort)(expectedId >> 16), (ushort)expectedId), MethodNames.Name(classId, methodId));
-                return payload;
-            }
-        }
-
-        private async Task<(byte Type, ushort Channel, byte[] Payload)> ReadFrameAsync()
-        {
-            byte[] header = new byte[AmqpConstants.FrameHeaderSize];
-            await Stream.ReadExactlyAsync(header, _ct);
-            uint size = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(3));
-            Assert.InRange(size, 0u, 1u << 20);
-            byte[] rest = new byte[size + 1];
-            await Stream.ReadExactlyAsync(rest, _ct);
-            Assert.Equal(AmqpConstants.FrameEnd, rest[^1]);
-            return (header[0], BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(1)), rest[..^1]);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_stream is not null)
-            {
-                await _stream.DisposeAsync();
-            }
-
-            _client?.Dispose();
-            _listener.Stop();
-            _listener.Dispose();
-        }
     }
 }
