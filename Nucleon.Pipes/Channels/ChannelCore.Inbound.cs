@@ -124,15 +124,19 @@ internal sealed partial class ChannelCore
         var exchange = decoder.ReadShortStringBytes();
         var routingKey = decoder.ReadShortStringBytes();
 
+        // Decode (and validate) everything before taking a pooled delivery, so a bad frame leaks nothing.
         var consumer = FindConsumer(tag);
+        string consumerTag = consumer?.Tag ?? AmqpDecoder.DecodeUtf8(tag, "consumer tag");
+        string exchangeName = Cached(exchange, ref _lastExchangeBytes, ref _lastExchange);
+        string routingKeyName = Cached(routingKey, ref _lastRoutingKeyBytes, ref _lastRoutingKey);
         var delivery = consumer is not null ? consumer.Rent() : new Delivery(null);
         delivery.Channel = this;
-        delivery.ConsumerTag = consumer?.Tag ?? AmqpDecoder.DecodeUtf8(tag, "consumer tag");
+        delivery.ConsumerTag = consumerTag;
         delivery.DeliveryTag = deliveryTag;
         delivery.Redelivered = redelivered;
         delivery.AutoAck = consumer?.AutoAck ?? false;
-        delivery.Exchange = Cached(exchange, ref _lastExchangeBytes, ref _lastExchange);
-        delivery.RoutingKey = Cached(routingKey, ref _lastRoutingKeyBytes, ref _lastRoutingKey);
+        delivery.Exchange = exchangeName;
+        delivery.RoutingKey = routingKeyName;
         _assembling = delivery;
         _content = ContentKind.Deliver;
     }
