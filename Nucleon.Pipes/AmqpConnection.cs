@@ -332,9 +332,15 @@ public sealed partial class AmqpConnection : IAsyncDisposable
         var closed = failure ?? new AmqpChannelClosedException("The connection was closed by the application.");
         lock (_lock)
         {
-            // Renters waiting for a connection learn that none will come.
-            _ready = NewGate();
-            _ready.TrySetException(closed is AmqpException ? closed : new AmqpConnectionLostException(closed.Message, closed));
+            // Renters waiting for a connection learn that none will come: fail the gate they await
+            // (replacing it alone would leave them waiting forever), or install a failed one.
+            var none = closed is AmqpException ? closed : new AmqpConnectionLostException(closed.Message, closed);
+            if (!_ready.TrySetException(none))
+            {
+                _ready = NewGate();
+                _ready.TrySetException(none);
+            }
+
             _ = _ready.Task.Exception;
         }
 

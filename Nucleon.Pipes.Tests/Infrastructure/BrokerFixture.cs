@@ -35,7 +35,7 @@ public sealed record BrokerConnection(string Pid, string Name, string PeerHost, 
 /// private nodes' base dirs, default $TMPDIR/nucleon-test-brokers; CI stops leftovers found there),
 /// <c>NUCLEON_TEST_KEEP_BROKER_DIR=1</c> (keep data and logs after the run).
 /// </remarks>
-public sealed class BrokerFixture : IAsyncLifetime
+public class BrokerFixture : IAsyncLifetime
 {
     public const string UriVariable = "NUCLEON_TEST_AMQP_URI";
     public const string KindVariable = "NUCLEON_TEST_BROKER";
@@ -46,9 +46,23 @@ public sealed class BrokerFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 
+    private readonly bool _privateNodeOnly;
     private RabbitMqContainer? _container;
     private string? _scriptPath;
     private string _notControllableReason = "the broker has not been started";
+
+    /// <summary>A broker chosen as described on the class.</summary>
+    public BrokerFixture()
+        : this(privateNodeOnly: false)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="privateNodeOnly"/>, always starts a private node of its own (ignoring
+    /// <c>NUCLEON_TEST_AMQP_URI</c> and Docker), so tests can kill and restart it without
+    /// disturbing other fixtures' brokers.
+    /// </summary>
+    protected BrokerFixture(bool privateNodeOnly) => _privateNodeOnly = privateNodeOnly;
 
     /// <summary>e.g. amqp://guest:guest@127.0.0.1:5682/</summary>
     public string AmqpUri { get; private set; } = "";
@@ -78,6 +92,12 @@ public sealed class BrokerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        if (_privateNodeOnly)
+        {
+            await StartPrivateNodeAsync().ConfigureAwait(false);
+            return;
+        }
+
         var uri = Environment.GetEnvironmentVariable(UriVariable);
         var forced = Environment.GetEnvironmentVariable(KindVariable)?.Trim().ToUpperInvariant();
         if (!string.IsNullOrWhiteSpace(uri))
