@@ -11,6 +11,7 @@
 #   unknown-server.pem unknown-server.key  like server.pem, but issued by the other CA
 #   expired-server.pem expired-server.key  like server.pem, by the test CA, valid 2020-01-01..2020-01-02 only
 #   wrong-name-server.pem/.key             CN/SAN wrong.example (no localhost), by the test CA
+#   unknown-client.pem unknown-client.key  CN=nucleon-tls-user, issued by the other CA (the broker refuses it)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 1; }
 DIR="$1"
@@ -51,6 +52,7 @@ ca other-ca "/CN=Nucleon Unknown CA"
 leaf server "/CN=localhost" ca "DNS:localhost,IP:127.0.0.1" serverAuth
 leaf client "/CN=nucleon-tls-user" ca "" clientAuth
 leaf unknown-server "/CN=localhost" other-ca "DNS:localhost,IP:127.0.0.1" serverAuth
+leaf unknown-client "/CN=nucleon-tls-user" other-ca "" clientAuth
 leaf wrong-name-server "/CN=wrong.example" ca "DNS:wrong.example" serverAuth
 
 # x509 -req in OpenSSL 3.0 cannot backdate; `openssl ca` can (-startdate/-enddate).

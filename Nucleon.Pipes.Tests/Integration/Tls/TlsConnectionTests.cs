@@ -12,7 +12,7 @@ namespace Nucleon.Pipes.Tests.Integration.Tls;
 /// a loopback TLS server presenting bad certificates (expired, unknown CA, other name).
 /// </summary>
 [Collection(TlsBrokerCollection.Name)]
-public sealed class TlsConnectionTests(TlsBrokerFixture broker)
+public sealed class TlsConnectionTests(TlsBrokerFixture broker, ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
@@ -148,6 +148,33 @@ public sealed class TlsConnectionTests(TlsBrokerFixture broker)
         await conn.CloseAsync(ct);
     }
 
+    [Fact]
+    public async Task External_without_a_client_certificate_is_refused_promptly()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var options = broker.TlsOptions(broker.TrustTestCa()) with { AuthMechanism = "EXTERNAL" };
+        await using var conn = new AmqpConnection(options);
+        var watch = Stopwatch.StartNew();
+
+        // Without a peer certificate the broker does not offer EXTERNAL.
+        var ex = await Assert.ThrowsAsync<AmqpAuthenticationException>(() => conn.ConnectAsync(cts.Token));
+
+        Assert.True(watch.Elapsed < Prompt, $"ConnectAsync took {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.Contains("EXTERNAL", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(TlsBrokerFixture.TlsUserPassword, ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12)]
+    [InlineData(SslProtocols.Tls13)]
+    public async Task Client_certificate_from_an_unknown_CA_is_refused_by_the_broker_promptly(SslProtocols protocol)
+    {
+        var tls = broker.TrustTestCa() with { ClientCertificates = [broker.LoadWithKey("unknown-client")], EnabledProtocols = protocol };
+        var ex = await ConnectFailsAsync(broker.TlsOptions(tls) with { AuthMechanism = "EXTERNAL" });
+
+        Assert.Contains("client certificate", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(SslProtocols.Tls12, "tlsv1.2")]
     [InlineData(SslProtocols.Tls13, "tlsv1.3")]
@@ -175,13 +202,14 @@ public sealed class TlsConnectionTests(TlsBrokerFixture broker)
         broker.TlsOptions(broker.TrustTestCa()) with { Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)] };
 
     /// <summary>ConnectAsync must fail promptly with AmqpTlsException, without the password in any message.</summary>
-    private static async Task<AmqpTlsException> ConnectFailsAsync(AmqpConnectionOptions options)
+    private async Task<AmqpTlsException> ConnectFailsAsync(AmqpConnectionOptions options)
     {
         using var cts = new CancellationTokenSource(Timeout);
         await using var conn = new AmqpConnection(options);
         var watch = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAsync<AmqpTlsException>(() => conn.ConnectAsync(cts.Token));
         watch.Stop();
+        output.WriteLine($"{watch.Elapsed.TotalMilliseconds:0} ms: {ex.Message}");
 
         Assert.True(watch.Elapsed < Prompt, $"ConnectAsync took {watch.Elapsed.TotalSeconds:0.0} s to give up on a TLS failure");
         Assert.StartsWith("TLS with ", ex.Message, StringComparison.Ordinal);
