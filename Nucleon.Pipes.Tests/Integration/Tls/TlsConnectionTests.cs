@@ -4,6 +4,7 @@ using System.Security.Authentication;
 using System.Text;
 using Nucleon.Pipes.Tests.Infrastructure;
 using Nucleon.Pipes.Tests.Integration.Connection;
+using Xunit.Abstractions;
 
 namespace Nucleon.Pipes.Tests.Integration.Tls;
 
