@@ -9,6 +9,10 @@
 #   --dir DIR       base dir: data, logs,     (env BROKER_DIR,       default /tmp/nucleon-broker-<port>)
 #                   config, pid file, cookie
 #   --timeout S     start/stop timeout        (env BROKER_TIMEOUT,   default 60)
+#   --conf FILE     lines appended to the generated rabbitmq.conf (env BROKER_EXTRA_CONF, default none;
+#                   used only when DIR/rabbitmq.conf does not exist yet, e.g. TLS listeners)
+#   --plugins LIST  comma-separated plugins for enabled_plugins (env BROKER_PLUGINS, default none;
+#                   remembered by the base dir)
 #   env BROKER_COOKIE: Erlang cookie (default: random, created once per base dir);
 #   give nodes that should form a cluster the same cookie.
 #
@@ -31,6 +35,7 @@ log() { echo "broker.sh: $*" >&2; }
 
 PORT="${BROKER_PORT:-}"; DIST_PORT="${BROKER_DIST_PORT:-}"; NODE="${BROKER_NODE:-}"
 DIR="${BROKER_DIR:-}"; TIMEOUT="${BROKER_TIMEOUT:-60}"
+EXTRA_CONF="${BROKER_EXTRA_CONF:-}"; PLUGINS="${BROKER_PLUGINS:-}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) PORT="$2"; shift 2 ;;
@@ -38,6 +43,8 @@ while [ $# -gt 0 ]; do
         --node) NODE="$2"; shift 2 ;;
         --dir) DIR="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
+        --conf) EXTRA_CONF="$2"; shift 2 ;;
+        --plugins) PLUGINS="$2"; shift 2 ;;
         --) shift; break ;;
         -*) die "unknown option $1" ;;
         *) break ;;
@@ -51,12 +58,14 @@ if [ -n "$DIR" ] && [ -f "$DIR/broker.env" ]; then
     # shellcheck source=/dev/null
     . "$DIR/broker.env"
     PORT="${PORT:-$SAVED_PORT}"; DIST_PORT="${DIST_PORT:-$SAVED_DIST_PORT}"; NODE="${NODE:-$SAVED_NODE}"
+    PLUGINS="${PLUGINS:-${SAVED_PLUGINS:-}}"
 fi
 PORT="${PORT:-5682}"
 DIST_PORT="${DIST_PORT:-$((PORT + 20000))}"
 NODE="${NODE:-nucleon-$PORT@localhost}"
 DIR="${DIR:-/tmp/nucleon-broker-$PORT}"
 case "$NODE" in *@*) ;; *) NODE="$NODE@localhost" ;; esac
+case "$PLUGINS" in *[!a-z0-9_,]*) die "--plugins takes comma-separated plugin names: $PLUGINS" ;; esac
 URI="amqp://guest:guest@127.0.0.1:$PORT/"
 PID_FILE="$DIR/rabbitmq.pid"
 LAUNCHER_PID_FILE="$DIR/launcher.pid"
@@ -114,17 +123,24 @@ prepare_dir() {
         (umask 077; printf '%s' "$cookie" > "$HOME/.erlang.cookie")
         chmod 400 "$HOME/.erlang.cookie"
     fi
-    echo '[].' > "$DIR/enabled_plugins"
-    [ -f "$DIR/rabbitmq.conf" ] || cat > "$DIR/rabbitmq.conf" <<CONF
+    echo "[${PLUGINS}]." > "$DIR/enabled_plugins"
+    if [ ! -f "$DIR/rabbitmq.conf" ]; then
+        cat > "$DIR/rabbitmq.conf" <<CONF
 # private test node (scripts/broker.sh)
 log.file.level = info
 log.console = false
 CONF
+        if [ -n "$EXTRA_CONF" ]; then
+            [ -f "$EXTRA_CONF" ] || die "--conf file $EXTRA_CONF not found"
+            cat "$EXTRA_CONF" >> "$DIR/rabbitmq.conf"
+        fi
+    fi
     : > "$DIR/rabbitmq-env.conf"
     cat > "$DIR/broker.env" <<ENV
 SAVED_PORT=$PORT
 SAVED_DIST_PORT=$DIST_PORT
 SAVED_NODE=$NODE
+SAVED_PLUGINS=$PLUGINS
 ENV
 }
 

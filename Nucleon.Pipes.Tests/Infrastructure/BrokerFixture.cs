@@ -34,6 +34,8 @@ public sealed record BrokerConnection(string Pid, string Name, string PeerHost, 
 /// (<c>private</c> or <c>docker</c> forces a kind), <c>NUCLEON_TEST_BROKER_ROOT</c> (parent dir of the
 /// private nodes' base dirs, default $TMPDIR/nucleon-test-brokers; CI stops leftovers found there),
 /// <c>NUCLEON_TEST_KEEP_BROKER_DIR=1</c> (keep data and logs after the run).
+/// Subclasses (e.g. <see cref="TlsBrokerFixture"/>) can demand a private node and add configuration,
+/// plugins, ports and post-start setup through the protected hooks.
 /// </remarks>
 public class BrokerFixture : IAsyncLifetime
 {
@@ -49,6 +51,7 @@ public class BrokerFixture : IAsyncLifetime
     private readonly bool _privateNodeOnly;
     private RabbitMqContainer? _container;
     private string? _scriptPath;
+    private IReadOnlyList<string> _nodeOptions = [];
     private string _notControllableReason = "the broker has not been started";
 
     /// <summary>A broker chosen as described on the class.</summary>
@@ -90,11 +93,24 @@ public class BrokerFixture : IAsyncLifetime
     /// <summary>Output of the start-up, for diagnostics.</summary>
     public string StartupLog { get; private set; } = "";
 
+    /// <summary>True when this fixture needs its own private node whatever the environment says (custom configuration).</summary>
+    protected virtual bool RequiresPrivateNode => _privateNodeOnly;
+
+    /// <summary>Further ports (besides AMQP and distribution) the node will listen on for the given AMQP port; they must be free too.</summary>
+    protected virtual IEnumerable<int> AdditionalPorts(int amqpPort) => [];
+
+    /// <summary>Called before each start attempt of a new private node; returns extra scripts/broker.sh options (e.g. --conf FILE, --plugins LIST).</summary>
+    protected virtual Task<IReadOnlyList<string>> PrepareNodeAsync(int amqpPort) => Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>Called once the private node has started (e.g. to add users).</summary>
+    protected virtual Task OnNodeStartedAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
-        if (_privateNodeOnly)
+        if (RequiresPrivateNode)
         {
             await StartPrivateNodeAsync().ConfigureAwait(false);
+            await OnNodeStartedAsync().ConfigureAwait(false);
             return;
         }
 
@@ -117,7 +133,7 @@ public class BrokerFixture : IAsyncLifetime
         await StartPrivateNodeAsync().ConfigureAwait(false);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_container is not null)
         {
@@ -329,13 +345,14 @@ public class BrokerFixture : IAsyncLifetime
         var failures = new List<string>();
         for (var attempt = 1; attempt <= 3; attempt++)
         {
-            var port = PickPorts();
+            var port = PickPorts(AdditionalPorts);
             Port = port;
             DistributionPort = port + 20000;
             NodeName = $"nucleon-{port.ToString(CultureInfo.InvariantCulture)}@localhost";
             BaseDirectory = Path.Combine(root, $"{port.ToString(CultureInfo.InvariantCulture)}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}");
             try
             {
+                _nodeOptions = await PrepareNodeAsync(port).ConfigureAwait(false);
                 var result = await RunScriptAsync(StartTimeout, "start").ConfigureAwait(false);
                 StartupLog = result.CombinedOutput;
                 SetUri(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1]);
@@ -361,13 +378,13 @@ public class BrokerFixture : IAsyncLifetime
             "rabbitmq-server with scripts/install-broker.sh):\n" + string.Join("\n", failures));
     }
 
-    /// <summary>Picks an AMQP port in 5682..6681 whose distribution port (+20000) is free too.</summary>
-    private static int PickPorts()
+    /// <summary>Picks an AMQP port in 5682..6681 whose distribution port (+20000) and additional ports are free too.</summary>
+    private static int PickPorts(Func<int, IEnumerable<int>> additionalPorts)
     {
         for (var i = 0; i < 200; i++)
         {
             var port = 5682 + Random.Shared.Next(1000);
-            if (PortFree(port) && PortFree(port + 20000))
+            if (PortFree(port) && PortFree(port + 20000) && additionalPorts(port).All(PortFree))
             {
                 return port;
             }
@@ -402,6 +419,7 @@ public class BrokerFixture : IAsyncLifetime
             "--node", NodeName!,
             "--dir", BaseDirectory!,
         };
+        args.AddRange(_nodeOptions);
         args.AddRange(command);
         return ProcessRunner.RunCheckedAsync("bash", args, timeout);
     }

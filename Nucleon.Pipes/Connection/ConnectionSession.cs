@@ -116,6 +116,11 @@ internal sealed partial class ConnectionSession
                 throw new TimeoutException($"The AMQP handshake with {endpoint} did not finish within {options.ConnectionTimeout.TotalSeconds:0.#} s.", ex);
             }
 
+            if (options.UseTls && TlsHandshake.FromPostHandshakeFailure(endpoint, ex) is { } tlsFailure)
+            {
+                throw tlsFailure;
+            }
+
             throw;
         }
 

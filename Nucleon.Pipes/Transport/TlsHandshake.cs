@@ -70,7 +70,9 @@ internal static class TlsHandshake
         catch (AuthenticationException ex)
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
-            string why = reason.Length > 0 ? reason : ex.Message;
+            // No reason of ours: the broker aborted the handshake (e.g. it refused the client certificate).
+            string why = reason.Length > 0 ? reason
+                : $"the handshake was aborted ({Innermost(ex).Message}); the broker may have refused the client certificate or the TLS version.";
             throw new AmqpTlsException($"TLS with {endpoint} failed: {why}", policyErrors, ex);
         }
         catch (IOException ex)
@@ -78,6 +80,33 @@ internal static class TlsHandshake
             await ssl.DisposeAsync().ConfigureAwait(false);
             throw new AmqpTlsException($"TLS with {endpoint} failed: the broker closed the connection during the TLS handshake ({ex.Message}); it may have refused the client certificate or the TLS version.", policyErrors, ex);
         }
+    }
+
+    /// <summary>
+    /// With TLS 1.3 the broker checks the client certificate after the client has finished its
+    /// handshake, so a refusal (an alert) surfaces on the first read. An I/O error caused by TLS (not by
+    /// the socket) during the AMQP handshake is reported as such; null for anything else.
+    /// </summary>
+    public static AmqpTlsException? FromPostHandshakeFailure(AmqpEndpoint endpoint, Exception ex)
+    {
+        if (ex is not IOException { InnerException: { } inner } || inner is System.Net.Sockets.SocketException || inner is IOException)
+        {
+            return null;
+        }
+
+        return new AmqpTlsException(
+            $"TLS with {endpoint} failed: the broker ended TLS right after the handshake ({Innermost(ex).Message}); it may have refused the client certificate.",
+            SslPolicyErrors.None, ex);
+    }
+
+    private static Exception Innermost(Exception ex)
+    {
+        while (ex.InnerException is { } inner)
+        {
+            ex = inner;
+        }
+
+        return ex;
     }
 
     private static string Describe(SslPolicyErrors errors, X509Chain? chain)
