@@ -65,23 +65,7 @@ internal sealed class BenchContext
         await conn.ConnectAsync();
         await using var ch = await conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = true });
         await ch.QueuePurgeAsync(queue);
-        var ring = new ValueTask[body.Length > 1024 ? 16 : 1000];
-        for (int i = 0; i < count; i++)
-        {
-            int slot = i % ring.Length;
-            if (i >= ring.Length)
-            {
-                await ring[slot];
-            }
-
-            ring[slot] = ch.PublishAsync("", queue, body);
-        }
-
-        for (int i = 0; i < Math.Min(count, ring.Length); i++)
-        {
-            await ring[i];
-        }
-
+        await NucleonWorkloads.PublishPipelined(ch, queue, body, count, new ValueTask[body.Length > 1024 ? 16 : 1000]);
         await conn.CloseAsync();
     }
 }
@@ -307,7 +291,7 @@ internal sealed class NucleonWorkloads : IClientWorkloads
         return result;
     }
 
-    private static async Task PublishPipelined(MessageChannel ch, string queue, byte[] body, int n, ValueTask[] ring)
+    internal static async Task PublishPipelined(MessageChannel ch, string queue, byte[] body, int n, ValueTask[] ring)
     {
         for (int i = 0; i < n; i++)
         {
