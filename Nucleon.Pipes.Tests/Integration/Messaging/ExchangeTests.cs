@@ -157,6 +157,9 @@ public sealed class ExchangeTests(BrokerFixture broker) : MessagingTestBase(brok
 
         await ch.QueueBindAsync(q, destination, "", noWait: true, cancellationToken: Ct);
         await ch.ExchangeBindAsync(destination, source, "a.*", noWait: true, cancellationToken: Ct);
+        // The publish goes on another channel, which the broker runs independently: a round trip on this
+        // channel first, so the nowait bindings are in place before the message is routed.
+        await ch.ExchangeDeclareAsync(source, ExchangeType.Topic, passive: true, cancellationToken: Ct);
         await using var pub = await Conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = true }, Ct);
         await pub.PublishAsync(source, "a.b", Utf8("routed"), mandatory: true, cancellationToken: Ct);
         Assert.Equal(1u, await ReadyCountAsync(q));
