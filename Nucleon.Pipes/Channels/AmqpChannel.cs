@@ -49,28 +49,14 @@ public class AmqpChannel : IAsyncDisposable
     {
         ArgumentChecks.ShortString(exchange, nameof(exchange));
         ArgumentChecks.ExchangeType(type, nameof(type));
-        var method = new ExchangeDeclare(exchange, type, passive, durable, autoDelete, @internal, noWait, arguments);
-        if (noWait)
-        {
-            await Core.SendAsync(method, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await Core.CallAsync<ExchangeDeclare, ExchangeDeclareOk>(method, cancellationToken).ConfigureAwait(false);
+        await SendOrCallAsync<ExchangeDeclare, ExchangeDeclareOk>(new ExchangeDeclare(exchange, type, passive, durable, autoDelete, @internal, noWait, arguments), noWait, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>exchange.delete.</summary>
     public async Task ExchangeDeleteAsync(string exchange, bool ifUnused = false, bool noWait = false, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(exchange, nameof(exchange));
-        var method = new ExchangeDelete(exchange, ifUnused, noWait);
-        if (noWait)
-        {
-            await Core.SendAsync(method, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await Core.CallAsync<ExchangeDelete, ExchangeDeleteOk>(method, cancellationToken).ConfigureAwait(false);
+        await SendOrCallAsync<ExchangeDelete, ExchangeDeleteOk>(new ExchangeDelete(exchange, ifUnused, noWait), noWait, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>exchange.bind: routes messages from <paramref name="source"/> to <paramref name="destination"/> (RabbitMQ extension).</summary>
@@ -78,14 +64,7 @@ public class AmqpChannel : IAsyncDisposable
         bool noWait = false, CancellationToken cancellationToken = default)
     {
         CheckBinding(destination, nameof(destination), source, nameof(source), routingKey);
-        var method = new ExchangeBind(destination, source, routingKey, noWait, arguments);
-        if (noWait)
-        {
-            await Core.SendAsync(method, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await Core.CallAsync<ExchangeBind, ExchangeBindOk>(method, cancellationToken).ConfigureAwait(false);
+        await SendOrCallAsync<ExchangeBind, ExchangeBindOk>(new ExchangeBind(destination, source, routingKey, noWait, arguments), noWait, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>exchange.unbind.</summary>
@@ -93,14 +72,7 @@ public class AmqpChannel : IAsyncDisposable
         bool noWait = false, CancellationToken cancellationToken = default)
     {
         CheckBinding(destination, nameof(destination), source, nameof(source), routingKey);
-        var method = new ExchangeUnbind(destination, source, routingKey, noWait, arguments);
-        if (noWait)
-        {
-            await Core.SendAsync(method, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await Core.CallAsync<ExchangeUnbind, ExchangeUnbindOk>(method, cancellationToken).ConfigureAwait(false);
+        await SendOrCallAsync<ExchangeUnbind, ExchangeUnbindOk>(new ExchangeUnbind(destination, source, routingKey, noWait, arguments), noWait, cancellationToken).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ queues
@@ -135,14 +107,7 @@ public class AmqpChannel : IAsyncDisposable
         bool noWait = false, CancellationToken cancellationToken = default)
     {
         CheckBinding(queue, nameof(queue), exchange, nameof(exchange), routingKey);
-        var method = new QueueBind(queue, exchange, routingKey, noWait, arguments);
-        if (noWait)
-        {
-            await Core.SendAsync(method, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await Core.CallAsync<QueueBind, QueueBindOk>(method, cancellationToken).ConfigureAwait(false);
+        await SendOrCallAsync<QueueBind, QueueBindOk>(new QueueBind(queue, exchange, routingKey, noWait, arguments), noWait, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>queue.unbind.</summary>
@@ -275,6 +240,20 @@ public class AmqpChannel : IAsyncDisposable
         ArgumentChecks.ShortString(destination, destinationName);
         ArgumentChecks.ShortString(source, sourceName);
         ArgumentChecks.ShortString(routingKey, nameof(routingKey));
+    }
+
+    // Methods with a no-wait bit: sent without waiting for the broker, or as a call whose -ok carries nothing.
+    private async Task SendOrCallAsync<TRequest, TReply>(TRequest method, bool noWait, CancellationToken cancellationToken)
+        where TRequest : struct, IAmqpMethod<TRequest>
+        where TReply : struct, IAmqpMethod<TReply>
+    {
+        if (noWait)
+        {
+            await Core.SendAsync(method, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await Core.CallAsync<TRequest, TReply>(method, cancellationToken).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ lifetime

@@ -65,13 +65,7 @@ internal sealed partial class ChannelCore : IDisposable
     // ------------------------------------------------------------------ sending
 
     /// <summary>Encodes one method frame into a rented buffer.</summary>
-    public OutboundCommand Encode<T>(in T method) where T : struct, IAmqpMethod<T>
-    {
-        int size = FrameWriter.MethodFrameSize(method);
-        byte[] buffer = OutboundCommand.Rent(size);
-        int n = FrameWriter.WriteMethodFrame(buffer, Number, method);
-        return new OutboundCommand(buffer, n);
-    }
+    public OutboundCommand Encode<T>(in T method) where T : struct, IAmqpMethod<T> => OutboundCommand.ForMethod(Number, method);
 
     /// <summary>Sends a method that has no reply (acks, nowait variants).</summary>
     public ValueTask SendAsync<T>(in T method, CancellationToken cancellationToken) where T : struct, IAmqpMethod<T>

@@ -159,14 +159,7 @@ internal sealed partial class ConnectionSession
                 _serverClose = new AmqpConnectionException(close.ReplyCode, close.ReplyText, close.FailingClassId, close.FailingMethodId);
                 _stopReading = true;
                 // Answer close-ok; the socket is dropped once it is flushed (or after a short wait).
-                var closeOk = new ConnectionCloseOk();
-                byte[] buffer = OutboundCommand.Rent(FrameWriter.MethodFrameSize(closeOk));
-                int n = FrameWriter.WriteMethodFrame(buffer, 0, closeOk);
-                if (!Writer.Control.TryEnqueue(new OutboundCommand(buffer, n, OutboundKind.ConnectionFinal)))
-                {
-                    BufferPool.Return(buffer);
-                }
-
+                TryEnqueueFinal(new ConnectionCloseOk());
                 break;
             }
 
@@ -190,15 +183,22 @@ internal sealed partial class ConnectionSession
     private async Task SendFinalCloseAsync(ushort replyCode, string replyText)
     {
         var close = new ConnectionClose(replyCode, replyText.Length > 200 ? replyText[..200] : replyText, 0, 0);
-        byte[] buffer = OutboundCommand.Rent(FrameWriter.MethodFrameSize(close));
-        int n = FrameWriter.WriteMethodFrame(buffer, 0, close);
-        if (Writer.Control.TryEnqueue(new OutboundCommand(buffer, n, OutboundKind.ConnectionFinal)))
+        if (TryEnqueueFinal(close))
         {
             await Task.WhenAny(_finalWritten.Task, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider)).ConfigureAwait(false);
         }
-        else
+    }
+
+    /// <summary>Queues connection.close or close-ok on the control lane as the last thing the writer sends.</summary>
+    private bool TryEnqueueFinal<T>(in T method) where T : struct, IAmqpMethod<T>
+    {
+        var command = OutboundCommand.ForMethod(0, method, OutboundKind.ConnectionFinal);
+        if (Writer.Control.TryEnqueue(command))
         {
-            BufferPool.Return(buffer);
+            return true;
         }
+
+        command.Release();
+        return false;
     }
 }

@@ -274,16 +274,9 @@ internal sealed partial class ConnectionSession
         }
 
         _closingByClient = true;
-        var close = new ConnectionClose(replyCode, replyText, 0, 0);
-        byte[] buffer = OutboundCommand.Rent(FrameWriter.MethodFrameSize(close));
-        int n = FrameWriter.WriteMethodFrame(buffer, 0, close);
-        if (Writer.Control.TryEnqueue(new OutboundCommand(buffer, n, OutboundKind.ConnectionFinal)))
+        if (TryEnqueueFinal(new ConnectionClose(replyCode, replyText, 0, 0)))
         {
             await Task.WhenAny(_closeOkReceived.Task, Completion, Task.Delay(timeout, Options.TimeProvider)).ConfigureAwait(false);
-        }
-        else
-        {
-            BufferPool.Return(buffer);
         }
 
         Abort(null);

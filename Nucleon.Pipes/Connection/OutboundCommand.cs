@@ -1,11 +1,11 @@
 using Nucleon.Pipes.Framing;
-using System.Buffers;
+using Nucleon.Pipes.Protocol;
 
 namespace Nucleon.Pipes.Connection;
 
 /// <summary>
 /// One AMQP command (a method frame, optionally followed by its content header and body frames),
-/// already encoded by the caller into a buffer rented from <see cref="ArrayPool{T}.Shared"/>.
+/// already encoded by the caller into a buffer rented from <see cref="BufferPool"/>.
 /// The writer copies it to the socket and returns the buffer; whoever drops a command unwritten
 /// must call <see cref="Release"/>.
 /// </summary>
@@ -28,6 +28,15 @@ internal readonly struct OutboundCommand
 
     /// <summary>Rents a buffer of at least <paramref name="size"/> bytes for a command.</summary>
     public static byte[] Rent(int size) => BufferPool.Rent(size);
+
+    /// <summary>Encodes one method frame into a rented buffer.</summary>
+    public static OutboundCommand ForMethod<T>(ushort channel, in T method, OutboundKind kind = OutboundKind.Normal)
+        where T : struct, IAmqpMethod<T>
+    {
+        byte[] buffer = Rent(FrameWriter.MethodFrameSize(method));
+        int n = FrameWriter.WriteMethodFrame(buffer, channel, method);
+        return new OutboundCommand(buffer, n, kind);
+    }
 }
 
 /// <summary>What the writer does after writing a command.</summary>
