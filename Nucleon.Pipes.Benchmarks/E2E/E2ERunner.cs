@@ -23,6 +23,7 @@ internal static class E2ERunner
         string? uri = null;
         int runs = 3;
         string[] only = AllWorkloads;
+        string? clientOnly = null; // --client nucleon|rabbit: one client only, for profiling; results are not written
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -33,6 +34,7 @@ internal static class E2ERunner
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--rmq-throttle": RabbitWorkloads.ThrottlePercent = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
+                case "--client": clientOnly = args[++i]; break;
                 case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
@@ -76,7 +78,13 @@ internal static class E2ERunner
             string serverVersion = await ServerVersionAsync(uri!);
             await ctx.PrepareBrokerAsync();
 
-            IClientWorkloads[] clients = [new NucleonWorkloads(), new RabbitWorkloads()];
+            IClientWorkloads[] clients = clientOnly switch
+            {
+                null => [new NucleonWorkloads(), new RabbitWorkloads()],
+                "nucleon" => [new NucleonWorkloads()],
+                "rabbit" => [new RabbitWorkloads()],
+                _ => throw new ArgumentException("--client must be nucleon or rabbit"),
+            };
             // row -> client -> samples
             var samples = new Dictionary<string, Dictionary<string, List<Sample>>>();
             var rowOrder = new List<string>();
@@ -101,7 +109,7 @@ internal static class E2ERunner
                         foreach (var (row, s) in rows)
                         {
                             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                $"  {row,-17} {client.Name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} {s.MsgsPerSec,12:N0} msg/s {s.MBPerSec,9:N1} MB/s {s.CpuUsPerMsg,9:N2} µs CPU/msg {s.AllocPerMsg,10:N1} B/msg gc {s.Gen0}/{s.Gen1}/{s.Gen2} server {s.ServerCpuUsPerMsg,8:N2} µs/msg{(double.IsNaN(s.P50Ms) ? "" : $" p50 {s.P50Ms:N3} ms p99 {s.P99Ms:N3} ms")}"));
+                                $"  {row,-17} {client.Name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} {s.MsgsPerSec,12:N0} msg/s {s.MBPerSec,9:N1} MB/s {s.CpuUsPerMsg,9:N2} µs CPU/msg {s.AllocPerMsg,10:N1} B/msg gc {s.Gen0}/{s.Gen1}/{s.Gen2} server {s.ServerCpuUsPerMsg,8:N2} µs/msg tp {s.ThreadPoolItemsPerMsg:N2} cs {s.ContextSwitchesPerMsg:N2}/msg{(double.IsNaN(s.P50Ms) ? "" : $" p50 {s.P50Ms:N3} ms p99 {s.P99Ms:N3} ms max {s.MaxMs:N3} ms")}"));
                             if (run == 0)
                             {
                                 continue;
@@ -124,6 +132,12 @@ internal static class E2ERunner
                 }
             }
 
+            if (AllocationSampler.Instance is not null || clientOnly is not null)
+            {
+                Console.WriteLine("(profiling run: results not written)");
+                return 0;
+            }
+
             var report = new RunReport
             {
                 Target = target,
@@ -138,12 +152,6 @@ internal static class E2ERunner
                 Rows = rowOrder.Select(r => Summarize(r, samples[r])).ToList(),
             };
             string dir = Path.Combine(repo, "benchmarks");
-            if (AllocationSampler.Instance is not null)
-            {
-                Console.WriteLine("(allocation profiling run: results not written)");
-                return 0;
-            }
-
             Directory.CreateDirectory(dir);
             string json = Path.Combine(dir, $"results-{target}{(quick ? "-quick" : "")}.json");
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, Report.Json));
@@ -297,6 +305,9 @@ internal sealed class ClientSummary
     public double[] ServerCpuUsPerMsg { get; set; } = [double.NaN, double.NaN, double.NaN];
     public double[] P50Ms { get; set; } = [double.NaN, double.NaN, double.NaN];
     public double[] P99Ms { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] MaxMs { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] ThreadPoolItemsPerMsg { get; set; } = [double.NaN, double.NaN, double.NaN];
+    public double[] ContextSwitchesPerMsg { get; set; } = [double.NaN, double.NaN, double.NaN];
     public double Gen0 { get; set; } = double.NaN;
     public double Gen1 { get; set; } = double.NaN;
     public double Gen2 { get; set; } = double.NaN;
@@ -319,6 +330,9 @@ internal sealed class ClientSummary
             ServerCpuUsPerMsg = Stat(s.Select(x => x.ServerCpuUsPerMsg)),
             P50Ms = Stat(s.Select(x => x.P50Ms)),
             P99Ms = Stat(s.Select(x => x.P99Ms)),
+            MaxMs = Stat(s.Select(x => x.MaxMs)),
+            ThreadPoolItemsPerMsg = Stat(s.Select(x => x.ThreadPoolItemsPerMsg)),
+            ContextSwitchesPerMsg = Stat(s.Select(x => x.ContextSwitchesPerMsg)),
             Gen0 = Meter.Median(s.Select(x => (double)x.Gen0)),
             Gen1 = Meter.Median(s.Select(x => (double)x.Gen1)),
             Gen2 = Meter.Median(s.Select(x => (double)x.Gen2)),

@@ -6,13 +6,16 @@ namespace Nucleon.Pipes.Benchmarks.E2E;
 /// <summary>One measured run of one workload row for one client.</summary>
 internal sealed record Sample(
     double Seconds, long Messages, long Bytes, double ClientCpuMs, long AllocBytes, int Gen0, int Gen1, int Gen2, double ServerCpuMs,
-    double P50Ms = double.NaN, double P99Ms = double.NaN)
+    double P50Ms = double.NaN, double P99Ms = double.NaN, double MaxMs = double.NaN,
+    long ThreadPoolItems = 0, long ContextSwitches = 0)
 {
     public double MsgsPerSec => Messages / Seconds;
     public double MBPerSec => Bytes / Seconds / (1024.0 * 1024.0);
     public double CpuUsPerMsg => ClientCpuMs * 1000.0 / Messages;
     public double AllocPerMsg => (double)AllocBytes / Messages;
     public double ServerCpuUsPerMsg => ServerCpuMs * 1000.0 / Messages;
+    public double ThreadPoolItemsPerMsg => (double)ThreadPoolItems / Messages;
+    public double ContextSwitchesPerMsg => (double)ContextSwitches / Messages;
 }
 
 /// <summary>What the measured body reports back.</summary>
@@ -52,6 +55,8 @@ internal static class Meter
         long alloc0 = GC.GetTotalAllocatedBytes(true);
         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
         double s0 = ProcessCpuMs(serverPid);
+        long tp0 = ThreadPool.CompletedWorkItemCount;
+        long cs0 = ContextSwitches();
         AllocationSampler.Instance?.Start();
         long t0 = Stopwatch.GetTimestamp();
 
@@ -64,20 +69,46 @@ internal static class Meter
 
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         double s1 = ProcessCpuMs(serverPid);
+        long tp1 = ThreadPool.CompletedWorkItemCount;
+        long cs1 = ContextSwitches();
         long alloc1 = GC.GetTotalAllocatedBytes(true);
         self.Refresh();
         var cpu1 = self.TotalProcessorTime;
-        double p50 = double.NaN, p99 = double.NaN;
+        double p50 = double.NaN, p99 = double.NaN, max = double.NaN;
         if (outcome.LatenciesMs is { Length: > 0 } lat)
         {
             Array.Sort(lat);
             p50 = Percentile(lat, 0.50);
             p99 = Percentile(lat, 0.99);
+            max = lat[^1];
         }
 
         return new Sample(seconds, outcome.Messages, outcome.Bytes, (cpu1 - cpu0).TotalMilliseconds, alloc1 - alloc0,
-            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, s1 - s0, p50, p99);
+            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, s1 - s0, p50, p99, max, tp1 - tp0, cs1 - cs0);
     }
+
+    /// <summary>Voluntary + involuntary context switches of this process so far (getrusage); 0 where unavailable.</summary>
+    public static long ContextSwitches()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0;
+        }
+
+        var usage = default(RUsage);
+        return GetRUsage(0, ref usage) == 0 ? usage.Nvcsw + usage.Nivcsw : 0;
+    }
+
+    // struct rusage on 64-bit Linux: two timevals, then 14 longs; the last two are nvcsw and nivcsw.
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct RUsage
+    {
+        public long UtimeSec, UtimeUsec, StimeSec, StimeUsec;
+        public long Maxrss, Ixrss, Idrss, Isrss, Minflt, Majflt, Nswap, Inblock, Oublock, Msgsnd, Msgrcv, Nsignals, Nvcsw, Nivcsw;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetRUsage(int who, ref RUsage usage);
 
     public static double Percentile(double[] sorted, double p)
     {

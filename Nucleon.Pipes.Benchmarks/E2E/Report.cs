@@ -44,6 +44,7 @@ internal static class Report
         {
             yield return ("p50", Ratio(r.Nucleon.P50Ms[0], r.Rabbit.P50Ms[0]), false);
             yield return ("p99", Ratio(r.Nucleon.P99Ms[0], r.Rabbit.P99Ms[0]), false);
+            yield return ("max", Ratio(r.Nucleon.MaxMs[0], r.Rabbit.MaxMs[0]), false);
         }
     }
 
@@ -87,14 +88,14 @@ internal static class Report
         sb.AppendLine(CultureInfo.InvariantCulture, $"- command: `{rep.CommandLine}`");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- {rep.Runs} measured runs per client after 1 warm-up, alternating Nucleon.Pipes / RabbitMQ.Client 7.2.2; cells are median (min–max). CPU is the client process's CPU time per message; \"server CPU\" is the broker process's (null broker or beam.smp) CPU per message, from /proc.");
         sb.AppendLine();
-        sb.AppendLine("| workload | client | msgs/s | MB/s | client CPU µs/msg | alloc B/msg | gen0/1/2 | server CPU µs/msg | p50 ms | p99 ms |");
-        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        sb.AppendLine("| workload | client | msgs/s | MB/s | client CPU µs/msg | alloc B/msg | gen0/1/2 | server CPU µs/msg | thread-pool items/msg | context switches/msg | p50 ms | p99 ms | max ms |");
+        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in rep.Rows)
         {
             foreach (var (name, c) in new[] { ("Nucleon.Pipes", r.Nucleon), ("RabbitMQ.Client", r.Rabbit) })
             {
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {r.Row} | {name} | {Spread(c.MsgsPerSec, "N0")} | {Spread(c.MBPerSec, "N1")} | {Spread(c.CpuUsPerMsg, "N2")} | {Spread(c.AllocPerMsg, "N1")} | {F(c.Gen0, "N0")}/{F(c.Gen1, "N0")}/{F(c.Gen2, "N0")} | {Spread(c.ServerCpuUsPerMsg, "N2")} | {Spread(c.P50Ms, "N3")} | {Spread(c.P99Ms, "N3")} |");
+                    $"| {r.Row} | {name} | {Spread(c.MsgsPerSec, "N0")} | {Spread(c.MBPerSec, "N1")} | {Spread(c.CpuUsPerMsg, "N2")} | {Spread(c.AllocPerMsg, "N1")} | {F(c.Gen0, "N0")}/{F(c.Gen1, "N0")}/{F(c.Gen2, "N0")} | {Spread(c.ServerCpuUsPerMsg, "N2")} | {Spread(c.ThreadPoolItemsPerMsg, "N2")} | {Spread(c.ContextSwitchesPerMsg, "N2")} | {Spread(c.P50Ms, "N3")} | {Spread(c.P99Ms, "N3")} | {Spread(c.MaxMs, "N3")} |");
             }
         }
 
