@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using Nucleon.Pipes.Channels;
@@ -10,8 +11,11 @@ namespace Nucleon.Pipes.Consumers;
 /// </summary>
 internal sealed class ConsumerState
 {
-    private readonly Stack<Delivery> _pool = new();
+    // Rented on the connection's reader thread, recycled on the consumer's: a lock-free queue, since
+    // a lock here was contended on every message.
+    private readonly ConcurrentQueue<Delivery> _pool = new();
     private readonly int _poolLimit;
+    private int _pooled;
 
     public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity)
     {
@@ -44,12 +48,10 @@ internal sealed class ConsumerState
 
     public Delivery Rent()
     {
-        lock (_pool)
+        if (_pool.TryDequeue(out var delivery))
         {
-            if (_pool.Count > 0)
-            {
-                return _pool.Pop();
-            }
+            Interlocked.Decrement(ref _pooled);
+            return delivery;
         }
 
         return new Delivery(this);
@@ -58,12 +60,13 @@ internal sealed class ConsumerState
     public void Recycle(Delivery delivery)
     {
         delivery.Reset();
-        lock (_pool)
+        if (Interlocked.Increment(ref _pooled) <= _poolLimit)
         {
-            if (_pool.Count < _poolLimit)
-            {
-                _pool.Push(delivery);
-            }
+            _pool.Enqueue(delivery);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooled);
         }
     }
 }

@@ -11,7 +11,15 @@ namespace Nucleon.Pipes.Consumers;
 /// </summary>
 internal sealed class Delivery
 {
+    /// <summary>
+    /// Bodies up to this size stay in a buffer the (pooled) delivery keeps across reuse: renting
+    /// from a shared pool on the reader's thread and returning on the consumer's made the pool's
+    /// lock bounce between the two threads on every message.
+    /// </summary>
+    internal const int KeptBodyLimit = 1024;
+
     private byte[]? _body;
+    private byte[]? _keptBuffer;
 
     public Delivery(ConsumerState? owner) => Owner = owner;
 
@@ -54,7 +62,23 @@ internal sealed class Delivery
     {
         BodyLength = length;
         BodyReceived = 0;
-        _body = length == 0 ? null : BufferPool.Rent((int)length);
+        if (length == 0)
+        {
+            _body = null;
+        }
+        else if (Owner is not null && length <= KeptBodyLimit)
+        {
+            if (_keptBuffer is null || _keptBuffer.Length < length)
+            {
+                _keptBuffer = new byte[Math.Max(64, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)length))];
+            }
+
+            _body = _keptBuffer;
+        }
+        else
+        {
+            _body = BufferPool.Rent((int)length);
+        }
     }
 
     /// <summary>Appends a body frame's payload; the caller checked it fits.</summary>
@@ -92,7 +116,7 @@ internal sealed class Delivery
     public void Reset()
     {
         Token++;
-        if (_body is not null && Owner is not null)
+        if (_body is not null && Owner is not null && !ReferenceEquals(_body, _keptBuffer))
         {
             BufferPool.Return(_body);
         }
