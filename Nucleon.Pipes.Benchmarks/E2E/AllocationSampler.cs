@@ -39,6 +39,14 @@ internal sealed class AllocationSampler : EventListener
         }
 
         string type = e.Payload![ti] as string ?? "?";
+        int si = e.PayloadNames.IndexOf("ObjectSize");
+        if (si >= 0 && type == "System.Byte[]")
+        {
+            // Arrays by size class: which pool ran dry.
+            long size = Convert.ToInt64(e.Payload[si], System.Globalization.CultureInfo.InvariantCulture);
+            type += $" (~{(size <= 0 ? 0 : 1L << (int)Math.Ceiling(Math.Log2(size))):N0} B)";
+        }
+
         long amount = Convert.ToInt64(e.Payload[ai], System.Globalization.CultureInfo.InvariantCulture);
         _bytes.AddOrUpdate(type, amount, (_, v) => v + amount);
     }
