@@ -2,10 +2,12 @@
 //   micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks (in-process toolchain, MemoryDiagnoser)
 //   nullbroker [--port N]                            the null broker as a stand-alone process
 //   e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only w1,w2]
+//   scale [--quick] [--uri amqp://...]              memory per channel/connection, 1,000 publishers, idle CPU
 using BenchmarkDotNet.Running;
 using Nucleon.Pipes.Benchmarks.E2E;
 using Nucleon.Pipes.Benchmarks.Micro;
 using Nucleon.Pipes.Benchmarks.NullBroker;
+using Nucleon.Pipes.Benchmarks.Scale;
 
 string mode = args.Length > 0 ? args[0] : "help";
 string[] rest = args.Length > 0 ? args[1..] : [];
@@ -18,7 +20,9 @@ switch (mode)
         return await NullBrokerServer.MainAsync(rest);
     case "e2e":
         return await E2ERunner.MainAsync(rest);
+    case "scale":
+        return await ScaleRunner.MainAsync(rest);
     default:
-        Console.WriteLine("usage: Nucleon.Pipes.Benchmarks micro [--filter *] | nullbroker [--port N] | e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only publish,consume,...]");
+        Console.WriteLine("usage: Nucleon.Pipes.Benchmarks micro [--filter *] | nullbroker [--port N] | e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only publish,consume,...] | scale [--quick] [--uri amqp://...]");
         return mode == "help" ? 0 : 2;
 }

@@ -191,7 +191,7 @@ internal static class E2ERunner
         return new RowSummary { Row = row, Nucleon = Of("Nucleon.Pipes"), Rabbit = Of("RabbitMQ.Client") };
     }
 
-    private static async Task<string> ServerVersionAsync(string uri)
+    internal static async Task<string> ServerVersionAsync(string uri)
     {
         await using var conn = new AmqpConnection(uri);
         await conn.ConnectAsync();
@@ -237,7 +237,7 @@ internal static class E2ERunner
         throw new InvalidOperationException("the null broker did not start");
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
@@ -253,7 +253,7 @@ internal static class E2ERunner
         return Directory.GetCurrentDirectory();
     }
 
-    private static string RunScript(string repo, string script, string args)
+    internal static string RunScript(string repo, string script, string args)
     {
         var psi = new ProcessStartInfo("bash", $"{Path.Combine(repo, script)} {args}")
         {
