@@ -20,6 +20,9 @@ internal static class E2ERunner
     {
         string target = "null";
         bool quick = false;
+        int divisor = 10; // counts ÷ divisor in quick mode
+        string? outDir = null; // where results go (default: the repository's benchmarks/)
+        int serverPidOption = 0; // with --uri: the broker's pid, for its CPU column
         string? uri = null;
         int runs = 3;
         string[] only = AllWorkloads;
@@ -30,6 +33,10 @@ internal static class E2ERunner
             {
                 case "--target": target = args[++i]; break;
                 case "--quick": quick = true; break;
+                // Tiny counts and one run: proves the runner works end to end (CI); numbers mean nothing.
+                case "--smoke": quick = true; divisor = 1000; runs = 1; break;
+                case "--out": outDir = args[++i]; break;
+                case "--server-pid": serverPidOption = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--uri": uri = args[++i]; break;
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--rmq-throttle": RabbitWorkloads.ThrottlePercent = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -45,7 +52,7 @@ internal static class E2ERunner
         Process? nullBroker = null;
         bool startedBroker = false;
         string brokerDir = "/tmp/bench-broker";
-        int serverPid = 0;
+        int serverPid = serverPidOption;
         try
         {
             if (target == "null")
@@ -61,8 +68,9 @@ internal static class E2ERunner
                     startedBroker = true;
                 }
 
+                // The broker's CPU is read from its pid: ours when we started it, else --server-pid.
                 string pidFile = Path.Combine(brokerDir, "rabbitmq.pid");
-                if (File.Exists(pidFile))
+                if (startedBroker && File.Exists(pidFile))
                 {
                     serverPid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
                 }
@@ -74,7 +82,7 @@ internal static class E2ERunner
             }
 
             Console.WriteLine($"target {target} at {uri} (server pid {serverPid}), {(quick ? "quick" : "full")}, {runs} runs after 1 warm-up");
-            var ctx = new BenchContext { Uri = uri!, NullTarget = target == "null", ServerPid = serverPid, Scale = quick ? 10 : 1 };
+            var ctx = new BenchContext { Uri = uri!, NullTarget = target == "null", ServerPid = serverPid, Scale = quick ? divisor : 1 };
             string serverVersion = await ServerVersionAsync(uri!);
             await ctx.PrepareBrokerAsync();
 
@@ -142,6 +150,7 @@ internal static class E2ERunner
             {
                 Target = target,
                 Quick = quick,
+                Divisor = quick ? divisor : 1,
                 Runs = runs,
                 CommandLine = commandLine,
                 Cores = Environment.ProcessorCount,
@@ -151,7 +160,7 @@ internal static class E2ERunner
                 Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
                 Rows = rowOrder.Select(r => Summarize(r, samples[r])).ToList(),
             };
-            string dir = Path.Combine(repo, "benchmarks");
+            string dir = outDir ?? Path.Combine(repo, "benchmarks");
             Directory.CreateDirectory(dir);
             string json = Path.Combine(dir, $"results-{target}{(quick ? "-quick" : "")}.json");
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, Report.Json));
@@ -277,6 +286,7 @@ internal sealed class RunReport
 {
     public string Target { get; set; } = "";
     public bool Quick { get; set; }
+    public int Divisor { get; set; } = 10;
     public int Runs { get; set; }
     public string CommandLine { get; set; } = "";
     public int Cores { get; set; }

@@ -82,7 +82,7 @@ internal static class Report
     public static string Markdown(RunReport rep)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"### Target: {(rep.Target == "null" ? "null broker (loopback, separate process)" : "real RabbitMQ")}{(rep.Quick ? " — quick (counts ÷ 10)" : "")}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"### Target: {(rep.Target == "null" ? "null broker (loopback, separate process)" : "real RabbitMQ")}{(rep.Quick ? $" — quick (counts ÷ {rep.Divisor})" : "")}");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- date: {rep.Date}; machine: {rep.Cores} cores, {rep.Os}; {rep.DotNet}; server: {rep.Server}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- command: `{rep.CommandLine}`");

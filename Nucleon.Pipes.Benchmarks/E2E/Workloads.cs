@@ -18,7 +18,7 @@ internal sealed class BenchContext
     public int ParallelPerTask => 50_000 / Scale;
     public int ConsumeCount => 1_000_000 / Scale;
     public int RpcCount => 20_000 / Scale;
-    public int LargeCount => 200 / Scale;
+    public int LargeCount => Math.Max(1, 200 / Scale);
     public const int LargeSize = 4 * 1024 * 1024;
     public const int FairnessSize = 64 * 1024 * 1024;
     public const int FairnessSmall = 100;

@@ -124,6 +124,11 @@ internal sealed partial class ChannelCore : IDisposable
 
         var publish = new BasicPublish(exchange, routingKey, mandatory, false);
         int frameMax = Session.FrameMaxForBodies;
+        if (body.Length >= BodyByReferenceThreshold)
+        {
+            return PublishByReferenceAsync(publish, body, properties, frameMax, cancellationToken);
+        }
+
         int size = FrameWriter.MethodFrameSize(publish)
             + FrameWriter.ContentHeaderFrameSize(properties)
             + FrameWriter.BodyFramesSize(body.Length, frameMax);
@@ -148,6 +153,50 @@ internal sealed partial class ChannelCore : IDisposable
         }
 
         return EnqueuePublishAsync(command, cancellationToken);
+    }
+
+    /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>
+    internal const int BodyByReferenceThreshold = 128 * 1024;
+
+    // A large body is not copied into the command: the writer frames it from the caller's memory, and
+    // this call returns only once the writer is done with it (so the caller may reuse its buffer, as
+    // with every publish). Without confirms that means: returns when the body is in the socket pipe.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, int frameMax, CancellationToken cancellationToken)
+    {
+        int size = FrameWriter.MethodFrameSize(publish) + FrameWriter.ContentHeaderFrameSize(properties);
+        byte[] buffer = OutboundCommand.Rent(size);
+        int n;
+        try
+        {
+            n = FrameWriter.WriteMethodFrame(buffer, Number, publish);
+            n += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(n), Number, (ulong)body.Length, properties);
+        }
+        catch
+        {
+            BufferPool.Return(buffer);
+            throw;
+        }
+
+        var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
+        var command = new OutboundCommand(buffer, n, lease);
+        try
+        {
+            if (Session.IsBlocked)
+            {
+                await PublishWhenUnblockedAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await EnqueuePublishAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // Every path releases the command exactly once (written, dropped or refused), which ends the lease.
+            await lease.WaitAsync().ConfigureAwait(false);
+            lease.Return();
+        }
     }
 
     // connection.blocked: publishes wait (bounded by their token) instead of piling up.

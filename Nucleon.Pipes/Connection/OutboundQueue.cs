@@ -20,6 +20,7 @@ internal sealed class OutboundQueue
     // Written by the writer only: a large command being sent a few frames per turn, for fairness.
     private OutboundCommand _partial;
     private int _partialOffset;
+    private int _bodyOffset; // of _partial's body sent by reference
 
     public OutboundQueue(OutboundWriter writer, ushort channelNumber, int capacity)
     {
@@ -162,7 +163,7 @@ internal sealed class OutboundQueue
                     break;
                 }
 
-                if (next.Length <= budget - written || next.Length <= FrameMaxHint)
+                if (next.Lease is null && (next.Length <= budget - written || next.Length <= FrameMaxHint))
                 {
                     output.Copy(next.Buffer.AsSpan(0, next.Length));
                     written += next.Length;
@@ -179,6 +180,7 @@ internal sealed class OutboundQueue
 
                 _partial = next;
                 _partialOffset = 0;
+                _bodyOffset = 0;
             }
 
             // Send whole frames of the partial command until the budget is used.
@@ -191,7 +193,12 @@ internal sealed class OutboundQueue
                 written += frameSize;
             }
 
-            if (_partialOffset >= _partial.Length)
+            if (_partialOffset >= _partial.Length && _partial.Lease is { } lease)
+            {
+                written += WriteBodyFrames(output, lease, budget - written);
+            }
+
+            if (_partialOffset >= _partial.Length && (_partial.Lease is null || _bodyOffset >= _partial.Lease.Body.Length))
             {
                 _partial.Release();
                 _partial = default;
@@ -199,6 +206,29 @@ internal sealed class OutboundQueue
         }
 
         moreWork = _partial.Buffer is not null || _commands.Reader.Count > 0 || PendingCloseOk is not null;
+        return written;
+    }
+
+    // Frames the by-reference body straight from the publisher's memory, whole frames until the budget is used.
+    private int WriteBodyFrames(OutboundWriter output, BodyLease lease, int budget)
+    {
+        var body = lease.Body.Span;
+        int written = 0;
+        Span<byte> header = stackalloc byte[AmqpConstants.FrameHeaderSize];
+        ReadOnlySpan<byte> end = [AmqpConstants.FrameEnd];
+        while (_bodyOffset < body.Length && written < budget)
+        {
+            int chunk = Math.Min(body.Length - _bodyOffset, lease.MaxPayload);
+            header[0] = AmqpConstants.FrameBody;
+            BinaryPrimitives.WriteUInt16BigEndian(header[1..], ChannelNumber);
+            BinaryPrimitives.WriteUInt32BigEndian(header[3..], (uint)chunk);
+            output.Copy(header);
+            output.Copy(body.Slice(_bodyOffset, chunk));
+            output.Copy(end);
+            _bodyOffset += chunk;
+            written += chunk + AmqpConstants.FrameOverhead;
+        }
+
         return written;
     }
 

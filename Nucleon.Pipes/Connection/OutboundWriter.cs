@@ -26,6 +26,7 @@ internal sealed class OutboundWriter
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
 
     private readonly List<OutboundQueue> _known = [];
+    private OutboundQueue? _current; // the queue whose turn is being written (writer task only)
     private long _lastWriteTimestamp;
     private Exception? _closedReason;
     private int _unflushed;
@@ -106,6 +107,7 @@ internal sealed class OutboundWriter
                     continue;
                 }
 
+                _current = queue;
                 // The control lane jumps the queue: a heartbeat never waits behind data.
                 if (queue != Control && Control.WriteTurn(this, TurnBudget, out _, out var controlKind) > 0 && controlKind == OutboundKind.ConnectionFinal)
                 {
@@ -129,6 +131,8 @@ internal sealed class OutboundWriter
                     queue.Unschedule();
                 }
 
+                _current = null;
+
                 if (_unflushed >= FlushThreshold)
                 {
                     await FlushAsync().ConfigureAwait(false);
@@ -149,8 +153,12 @@ internal sealed class OutboundWriter
     private void ReleaseAll()
     {
         _ready.Writer.TryComplete();
-        while (_ready.Reader.TryRead(out _))
+        // A forgotten channel's queue may still be on the ready list, or be the one this turn was
+        // writing: release those too, so that no command (and no publisher waiting on a body lease) is left behind.
+        _current?.ReleaseAll();
+        while (_ready.Reader.TryRead(out var pending))
         {
+            pending.ReleaseAll();
         }
 
         Control.ReleaseAll();

@@ -107,7 +107,7 @@ internal static class FrameWriter
         return AmqpConstants.ProtocolHeader.Length;
     }
 
-    private static int MaxBodyPayload(int frameMax)
+    internal static int MaxBodyPayload(int frameMax)
     {
         if (frameMax == 0)
         {

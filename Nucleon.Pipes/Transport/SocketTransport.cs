@@ -53,9 +53,17 @@ internal sealed class SocketTransport : IAsyncDisposable
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                foreach (var segment in buffer)
+                if (buffer.IsSingleSegment || _stream is not NetworkStream)
                 {
-                    await _stream.WriteAsync(segment).ConfigureAwait(false);
+                    foreach (var segment in buffer)
+                    {
+                        await _stream.WriteAsync(segment).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    // Plain TCP: all segments in one gathered send (a 4 MiB body is 64 segments of the pipe).
+                    await SendGatheredAsync(buffer).ConfigureAwait(false);
                 }
 
                 reader.AdvanceTo(buffer.End);
@@ -73,6 +81,30 @@ internal sealed class SocketTransport : IAsyncDisposable
             await reader.CompleteAsync(ex).ConfigureAwait(false);
             Abort();
         }
+    }
+
+    private readonly List<ArraySegment<byte>> _gather = [];
+
+    private async Task SendGatheredAsync(System.Buffers.ReadOnlySequence<byte> buffer)
+    {
+        _gather.Clear();
+        foreach (var segment in buffer)
+        {
+            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(segment, out var array))
+            {
+                // Not array-backed (a custom memory pool): fall back to one write per segment.
+                foreach (var s in buffer)
+                {
+                    await _stream.WriteAsync(s).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            _gather.Add(array);
+        }
+
+        await _socket.SendAsync(_gather, SocketFlags.None).ConfigureAwait(false);
     }
 
     public static async Task<SocketTransport> ConnectAsync(AmqpEndpoint endpoint, AmqpTlsOptions? tls, CancellationToken cancellationToken)
