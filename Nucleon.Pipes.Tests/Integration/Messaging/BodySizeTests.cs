@@ -54,4 +54,61 @@ public sealed class BodySizeTests(BrokerFixture broker) : MessagingTestBase(brok
         Assert.True(body.AsSpan().SequenceEqual(got.Value.Body.Span), $"fetched body of {size} bytes differs");
         Assert.Equal(0u, got.Value.MessageCount);
     }
+
+    // Bodies from 128 KiB on are framed straight from the caller's memory; PublishAsync must still return only
+    // once the body is no longer needed, so overwriting the buffer right after it returns changes nothing sent.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Large_body_buffer_may_be_reused_as_soon_as_publish_returns(bool confirms)
+    {
+        const int size = 4 * 1024 * 1024;
+        const int count = 4;
+        var q = NewQueue(confirms ? "reuse-confirm" : "reuse-plain");
+        await using var ch = await Conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = confirms }, Ct);
+        await ch.QueueDeclareAsync(q, exclusive: true, cancellationToken: Ct);
+        var buffer = new byte[size];
+        for (int i = 0; i < count; i++)
+        {
+            buffer.AsSpan().Fill((byte)(i + 1));
+            await ch.PublishAsync("", q, buffer, cancellationToken: Ct);
+            buffer.AsSpan().Fill(0xEE); // would show up in the message if the writer still read it
+        }
+
+        await using var consumerChannel = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        int seen = 0;
+        await foreach (var m in consumerChannel.ConsumeAsync(q, new ConsumeOptions { Prefetch = 1 }, Ct))
+        {
+            Assert.Equal(size, m.Body.Length);
+            byte expected = (byte)(seen + 1);
+            int bad = m.Body.Span.IndexOfAnyExcept(expected);
+            Assert.True(bad < 0, $"message {seen}: byte {bad} is 0x{(bad < 0 ? 0 : m.Body.Span[bad]):X2}, expected 0x{expected:X2}");
+            await m.AckAsync(cancellationToken: Ct);
+            if (++seen == count)
+            {
+                break;
+            }
+        }
+    }
+
+    // A large publish whose command is dropped unwritten (the connection goes away) ends with an exception,
+    // never a hang: the writer releases every queued command, which ends the body's lease.
+    [Fact]
+    public async Task Large_publishes_fail_promptly_when_the_connection_is_killed()
+    {
+        var conn = await ConnectAsync();
+        var q = NewQueue("kill-large");
+        await using var ch = await conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = true }, Ct);
+        await ch.QueueDeclareAsync(q, exclusive: true, cancellationToken: Ct);
+        var body = new byte[8 * 1024 * 1024];
+        var publishes = Enumerable.Range(0, 8).Select(_ => ch.PublishAsync("", q, body, cancellationToken: Ct).AsTask()).ToArray();
+        conn.CurrentSession!.Abort(new IOException("test: connection killed"));
+        foreach (var p in publishes)
+        {
+            var ex = await Record.ExceptionAsync(() => p.WaitAsync(TimeSpan.FromSeconds(20), Ct));
+            Assert.True(ex is null or AmqpException, $"unexpected {ex}");
+        }
+
+        Assert.Contains(publishes, p => p.IsFaulted);
+    }
 }
