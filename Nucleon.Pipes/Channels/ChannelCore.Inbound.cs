@@ -255,19 +255,22 @@ internal sealed partial class ChannelCore
             return ValueTask.CompletedTask;
         }
 
-        return consumer.Inbox.Writer.TryWrite(delivery) ? ValueTask.CompletedTask : DispatchSlowAsync(consumer, delivery);
+        return consumer.Inbox.TryWrite(delivery) ? ValueTask.CompletedTask : DispatchSlowAsync(consumer, delivery);
     }
 
+    // The inbox is full (the application is behind): the reader waits here, which stops reading the socket.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DispatchSlowAsync(ConsumerState consumer, Delivery delivery)
     {
-        try
+        while (!consumer.Inbox.TryWrite(delivery))
         {
-            await consumer.Inbox.Writer.WriteAsync(delivery).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            Drop(delivery);
+            if (consumer.Inbox.IsCompleted)
+            {
+                Drop(delivery);
+                return;
+            }
+
+            await consumer.Inbox.WaitForRoomAsync().ConfigureAwait(false);
         }
     }
 
@@ -293,7 +296,7 @@ internal sealed partial class ChannelCore
             {
                 consumer.Cancelled = true;
                 RemoveConsumer(consumer);
-                consumer.Inbox.Writer.TryComplete(new AmqpConsumerCancelledException(consumer.Tag));
+                consumer.Inbox.Complete(new AmqpConsumerCancelledException(consumer.Tag));
             }
         }
 

@@ -367,11 +367,11 @@ internal sealed partial class ChannelCore : IDisposable
             consumer.Cancelled = true;
             if (graceful)
             {
-                consumer.Inbox.Writer.TryComplete();
+                consumer.Inbox.Complete();
             }
             else
             {
-                consumer.Inbox.Writer.TryComplete(reason);
+                consumer.Inbox.Complete(reason);
             }
         }
     }
@@ -433,8 +433,8 @@ internal sealed partial class ChannelCore : IDisposable
         }
 
         RemoveConsumer(consumer);
-        consumer.Inbox.Writer.TryComplete();
-        while (consumer.Inbox.Reader.TryRead(out var unread))
+        consumer.Inbox.Complete();
+        while (consumer.Inbox.TryRead(out var unread))
         {
             RejectUnread(unread);
             consumer.Recycle(unread);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text;
-using System.Threading.Channels;
 using Nucleon.Pipes.Channels;
 
 namespace Nucleon.Pipes.Consumers;
@@ -24,13 +23,7 @@ internal sealed class ConsumerState
         TagUtf8 = Encoding.UTF8.GetBytes(tag);
         AutoAck = autoAck;
         _poolLimit = Math.Min(inboxCapacity + 2, 4096);
-        Inbox = System.Threading.Channels.Channel.CreateBounded<Delivery>(new BoundedChannelOptions(inboxCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        Inbox = new DeliveryInbox(inboxCapacity);
     }
 
     public ChannelCore Channel { get; }
@@ -41,7 +34,7 @@ internal sealed class ConsumerState
 
     public bool AutoAck { get; }
 
-    public Channel<Delivery> Inbox { get; }
+    public DeliveryInbox Inbox { get; }
 
     /// <summary>Set once the application cancelled: late deliveries are rejected back to the queue.</summary>
     public volatile bool Cancelled;

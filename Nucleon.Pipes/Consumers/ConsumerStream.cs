@@ -72,7 +72,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         }
 
         _consumer ??= await _channel.StartConsumerAsync(_queue, _options, _token).ConfigureAwait(false);
-        var inbox = _consumer.Inbox.Reader;
+        var inbox = _consumer.Inbox;
         while (true)
         {
             if (inbox.TryRead(out var delivery))
@@ -85,9 +85,9 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
             {
                 _finished = true;
                 // Completed with an error (channel closed, connection lost, server cancel) surfaces here.
-                if (inbox.Completion.IsFaulted)
+                if (inbox.Error is { } error)
                 {
-                    await inbox.Completion.ConfigureAwait(false);
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
                 }
 
                 return false;

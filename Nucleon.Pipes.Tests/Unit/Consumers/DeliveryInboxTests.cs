@@ -1,0 +1,146 @@
+using Nucleon.Pipes.Consumers;
+
+namespace Nucleon.Pipes.Tests.Unit.Consumers;
+
+/// <summary>The lock-free single-producer single-consumer inbox between the connection's reader and a consume loop.</summary>
+public sealed class DeliveryInboxTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static Delivery NewDelivery(ulong tag) => new(null) { DeliveryTag = tag };
+
+    [Fact]
+    public void Holds_at_most_its_capacity_and_reads_in_order()
+    {
+        var inbox = new DeliveryInbox(3);
+        Assert.True(inbox.TryWrite(NewDelivery(1)));
+        Assert.True(inbox.TryWrite(NewDelivery(2)));
+        Assert.True(inbox.TryWrite(NewDelivery(3)));
+        Assert.False(inbox.TryWrite(NewDelivery(4)));
+        Assert.True(inbox.TryRead(out var d1));
+        Assert.Equal(1ul, d1.DeliveryTag);
+        Assert.True(inbox.TryWrite(NewDelivery(4)));
+        for (ulong expected = 2; expected <= 4; expected++)
+        {
+            Assert.True(inbox.TryRead(out var d));
+            Assert.Equal(expected, d.DeliveryTag);
+        }
+
+        Assert.False(inbox.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task Producer_and_consumer_on_two_threads_lose_nothing_and_keep_order()
+    {
+        const int count = 200_000;
+        var inbox = new DeliveryInbox(8);
+        var producer = Task.Run(async () =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var d = NewDelivery((ulong)i); // the tag carries the sequence number
+                while (!inbox.TryWrite(d))
+                {
+                    Assert.False(inbox.IsCompleted);
+                    await inbox.WaitForRoomAsync();
+                }
+            }
+
+            inbox.Complete();
+        });
+        var consumer = Task.Run(async () =>
+        {
+            ulong next = 0;
+            while (true)
+            {
+                while (inbox.TryRead(out var d))
+                {
+                    Assert.Equal(next, d.DeliveryTag);
+                    next++;
+                }
+
+                if (!await inbox.WaitToReadAsync(CancellationToken.None))
+                {
+                    return next;
+                }
+            }
+        });
+
+        await producer.WaitAsync(Timeout);
+        Assert.Equal((ulong)count, await consumer.WaitAsync(Timeout));
+        Assert.Null(inbox.Error);
+    }
+
+    [Fact]
+    public async Task Completion_with_an_error_wakes_a_waiting_reader_after_the_last_delivery()
+    {
+        var inbox = new DeliveryInbox(4);
+        var wait = inbox.WaitToReadAsync(CancellationToken.None).AsTask();
+        Assert.False(wait.IsCompleted);
+        Assert.True(inbox.TryWrite(NewDelivery(7)));
+        Assert.True(await wait.WaitAsync(Timeout));
+        var reason = new AmqpConnectionLostException("test: gone");
+        inbox.Complete(reason);
+        inbox.Complete(new InvalidOperationException("a second completion is ignored"));
+        Assert.False(inbox.TryWrite(NewDelivery(8)));
+        Assert.True(inbox.TryRead(out var last));
+        Assert.Equal(7ul, last.DeliveryTag);
+        Assert.False(await inbox.WaitToReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout));
+        Assert.Same(reason, inbox.Error);
+    }
+
+    [Fact]
+    public async Task Completion_wakes_a_writer_waiting_for_room()
+    {
+        var inbox = new DeliveryInbox(1);
+        Assert.True(inbox.TryWrite(NewDelivery(1)));
+        var room = inbox.WaitForRoomAsync().AsTask();
+        Assert.False(room.IsCompleted);
+        inbox.Complete();
+        await room.WaitAsync(Timeout);
+        Assert.False(inbox.TryWrite(NewDelivery(2)));
+    }
+
+    [Fact]
+    public async Task A_cancelled_wait_throws_and_the_next_wait_still_works()
+    {
+        var inbox = new DeliveryInbox(2);
+        using var cts = new CancellationTokenSource();
+        var wait = inbox.WaitToReadAsync(cts.Token).AsTask();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(Timeout));
+
+        var again = inbox.WaitToReadAsync(CancellationToken.None).AsTask();
+        Assert.False(again.IsCompleted);
+        Assert.True(inbox.TryWrite(NewDelivery(3)));
+        Assert.True(await again.WaitAsync(Timeout));
+        Assert.True(inbox.TryRead(out var d));
+        Assert.Equal(3ul, d.DeliveryTag);
+    }
+
+    [Fact]
+    public async Task The_fast_path_allocates_nothing()
+    {
+        var inbox = new DeliveryInbox(1);
+        var d = NewDelivery(1);
+        // Warm up, then measure write / wait / read cycles on this thread.
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(inbox.TryWrite(d));
+            Assert.True(await inbox.WaitToReadAsync(CancellationToken.None));
+            Assert.True(inbox.TryRead(out _));
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            Assert.True(inbox.TryWrite(d));
+            var ready = inbox.WaitToReadAsync(CancellationToken.None);
+            Assert.True(ready.IsCompletedSuccessfully); // an item is there: no wait, no allocation
+            Assert.True(await ready);
+            Assert.True(inbox.TryRead(out _));
+        }
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1_000, "the fast path allocated");
+    }
+}
