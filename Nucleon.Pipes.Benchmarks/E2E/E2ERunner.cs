@@ -36,6 +36,10 @@ internal static class E2ERunner
                 // Tiny counts and one run: proves the runner works end to end (CI); numbers mean nothing.
                 case "--smoke": quick = true; divisor = 1000; runs = 1; break;
                 case "--out": outDir = args[++i]; break;
+                case "--report-only":
+                    // Re-renders results.md and ratios.svg from the results-*.json already there.
+                    Report.WriteAll(Path.Combine(FindRepoRoot(), "benchmarks"));
+                    return 0;
                 case "--server-pid": serverPidOption = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--uri": uri = args[++i]; break;
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;

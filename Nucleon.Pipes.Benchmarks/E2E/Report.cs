@@ -135,6 +135,13 @@ internal static class Report
             sb.AppendLine(Markdown(r));
         }
 
+        // The hand-written part: where targets are missed and what the profiles say.
+        string analysis = Path.Combine(dir, "analysis.md");
+        if (File.Exists(analysis))
+        {
+            sb.AppendLine(File.ReadAllText(analysis));
+        }
+
         File.WriteAllText(Path.Combine(dir, "results.md"), sb.ToString());
         File.WriteAllText(Path.Combine(dir, "ratios.svg"), Svg(reports));
     }
