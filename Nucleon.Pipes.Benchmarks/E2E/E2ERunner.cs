@@ -217,6 +217,21 @@ internal static class E2ERunner
 
     private static async Task<(Process, string)> StartNullBrokerAsync()
     {
+        var p = Process.Start(SelfStartInfo("nullbroker", "--port", "0"))!;
+        while (await p.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("LISTENING ", StringComparison.Ordinal))
+            {
+                return (p, $"amqp://guest:guest@127.0.0.1:{line[10..].Trim()}/");
+            }
+        }
+
+        throw new InvalidOperationException("the null broker did not start");
+    }
+
+    /// <summary>Runs this benchmark program again (same host and build) with <paramref name="args"/>, stdin and stdout redirected.</summary>
+    internal static ProcessStartInfo SelfStartInfo(params string[] args)
+    {
         string? host = Environment.ProcessPath;
         string dll = typeof(E2ERunner).Assembly.Location;
         var psi = new ProcessStartInfo
@@ -235,19 +250,12 @@ internal static class E2ERunner
             psi.FileName = host ?? "dotnet";
         }
 
-        psi.ArgumentList.Add("nullbroker");
-        psi.ArgumentList.Add("--port");
-        psi.ArgumentList.Add("0");
-        var p = Process.Start(psi)!;
-        while (await p.StandardOutput.ReadLineAsync() is { } line)
+        foreach (string a in args)
         {
-            if (line.StartsWith("LISTENING ", StringComparison.Ordinal))
-            {
-                return (p, $"amqp://guest:guest@127.0.0.1:{line[10..].Trim()}/");
-            }
+            psi.ArgumentList.Add(a);
         }
 
-        throw new InvalidOperationException("the null broker did not start");
+        return psi;
     }
 
     internal static string FindRepoRoot()
