@@ -11,7 +11,9 @@ namespace Nucleon.Pipes.Benchmarks.Scale;
 /// <c>scale [--quick] [--uri amqp://...]</c>: memory and scale, side by side with RabbitMQ.Client against a real
 /// broker (a private node on port 5695 unless --uri is given). Measures managed memory per idle channel and per
 /// idle connection, 1,000 channels on one connection publishing at once (throughput, and how evenly the channels
-/// progress), and the CPU of an idle connection that exchanges heartbeats. Writes benchmarks/scale.md.
+/// progress), and the CPU of an idle connection that exchanges heartbeats. Writes benchmarks/scale.md
+/// (scale-quick.md with --quick). Memory is counted in child processes of this program
+/// (<c>scale --memory-child nucleon|rabbit --uri ...</c>), a fresh one per client and run.
 /// </summary>
 internal static class ScaleRunner
 {
