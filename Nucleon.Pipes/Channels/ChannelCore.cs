@@ -129,30 +129,8 @@ internal sealed partial class ChannelCore : IDisposable
             return PublishByReferenceAsync(publish, body, properties, frameMax, cancellationToken);
         }
 
-        int size = FrameWriter.MethodFrameSize(publish)
-            + FrameWriter.ContentHeaderFrameSize(properties)
-            + FrameWriter.BodyFramesSize(body.Length, frameMax);
-        byte[] buffer = OutboundCommand.Rent(size);
-        int n;
-        try
-        {
-            n = FrameWriter.WriteMethodFrame(buffer, Number, publish);
-            n += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(n), Number, (ulong)body.Length, properties);
-            n += FrameWriter.WriteBodyFrames(buffer.AsSpan(n), Number, body.Span, frameMax);
-        }
-        catch
-        {
-            BufferPool.Return(buffer);
-            throw;
-        }
-
-        var command = new OutboundCommand(buffer, n);
-        if (Session.IsBlocked)
-        {
-            return PublishWhenUnblockedAsync(command, cancellationToken);
-        }
-
-        return EnqueuePublishAsync(command, cancellationToken);
+        byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
+        return SendPublishAsync(new OutboundCommand(buffer, n), cancellationToken);
     }
 
     /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>
@@ -164,32 +142,11 @@ internal sealed partial class ChannelCore : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, int frameMax, CancellationToken cancellationToken)
     {
-        int size = FrameWriter.MethodFrameSize(publish) + FrameWriter.ContentHeaderFrameSize(properties);
-        byte[] buffer = OutboundCommand.Rent(size);
-        int n;
-        try
-        {
-            n = FrameWriter.WriteMethodFrame(buffer, Number, publish);
-            n += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(n), Number, (ulong)body.Length, properties);
-        }
-        catch
-        {
-            BufferPool.Return(buffer);
-            throw;
-        }
-
+        byte[] buffer = EncodePublish(publish, properties, body.Length, ReadOnlySpan<byte>.Empty, frameMax, out int n);
         var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
-        var command = new OutboundCommand(buffer, n, lease);
         try
         {
-            if (Session.IsBlocked)
-            {
-                await PublishWhenUnblockedAsync(command, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await EnqueuePublishAsync(command, cancellationToken).ConfigureAwait(false);
-            }
+            await SendPublishAsync(new OutboundCommand(buffer, n, lease), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -198,6 +155,34 @@ internal sealed partial class ChannelCore : IDisposable
             lease.Return();
         }
     }
+
+    /// <summary>
+    /// Encodes basic.publish and its content header for a body of <paramref name="bodySize"/> bytes into a
+    /// rented buffer, followed by the body frames of <paramref name="inlineBody"/> (empty when the body is
+    /// sent by reference).
+    /// </summary>
+    private byte[] EncodePublish(in BasicPublish publish, BasicProperties? properties, int bodySize, ReadOnlySpan<byte> inlineBody, int frameMax, out int length)
+    {
+        int size = FrameWriter.MethodFrameSize(publish)
+            + FrameWriter.ContentHeaderFrameSize(properties)
+            + FrameWriter.BodyFramesSize(inlineBody.Length, frameMax);
+        byte[] buffer = OutboundCommand.Rent(size);
+        try
+        {
+            length = FrameWriter.WriteMethodFrame(buffer, Number, publish);
+            length += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(length), Number, (ulong)bodySize, properties);
+            length += FrameWriter.WriteBodyFrames(buffer.AsSpan(length), Number, inlineBody, frameMax);
+            return buffer;
+        }
+        catch
+        {
+            BufferPool.Return(buffer);
+            throw;
+        }
+    }
+
+    private ValueTask SendPublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
+        Session.IsBlocked ? PublishWhenUnblockedAsync(command, cancellationToken) : EnqueuePublishAsync(command, cancellationToken);
 
     // connection.blocked: publishes wait (bounded by their token) instead of piling up.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

@@ -193,15 +193,20 @@ internal sealed class OutboundQueue
                 written += frameSize;
             }
 
-            if (_partialOffset >= _partial.Length && _partial.Lease is { } lease)
+            if (_partialOffset >= _partial.Length)
             {
-                written += WriteBodyFrames(output, lease, budget - written);
-            }
+                // The buffer's frames are out; a body sent by reference follows, frame by frame.
+                var lease = _partial.Lease;
+                if (lease is not null)
+                {
+                    written += WriteBodyFrames(output, lease, budget - written);
+                }
 
-            if (_partialOffset >= _partial.Length && (_partial.Lease is null || _bodyOffset >= _partial.Lease.Body.Length))
-            {
-                _partial.Release();
-                _partial = default;
+                if (lease is null || _bodyOffset >= lease.Body.Length)
+                {
+                    _partial.Release();
+                    _partial = default;
+                }
             }
         }
 

@@ -53,17 +53,17 @@ internal sealed class SocketTransport : IAsyncDisposable
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (buffer.IsSingleSegment || _stream is not NetworkStream)
+                if (TryGather(buffer))
+                {
+                    // Plain TCP: all segments in one gathered send (a 4 MiB body is 64 segments of the pipe).
+                    await _socket.SendAsync(_gather, SocketFlags.None).ConfigureAwait(false);
+                }
+                else
                 {
                     foreach (var segment in buffer)
                     {
                         await _stream.WriteAsync(segment).ConfigureAwait(false);
                     }
-                }
-                else
-                {
-                    // Plain TCP: all segments in one gathered send (a 4 MiB body is 64 segments of the pipe).
-                    await SendGatheredAsync(buffer).ConfigureAwait(false);
                 }
 
                 reader.AdvanceTo(buffer.End);
@@ -85,26 +85,27 @@ internal sealed class SocketTransport : IAsyncDisposable
 
     private readonly List<ArraySegment<byte>> _gather = [];
 
-    private async Task SendGatheredAsync(System.Buffers.ReadOnlySequence<byte> buffer)
+    // Fills _gather with the segments of a multi-segment buffer on plain TCP; false when it should be written
+    // segment by segment instead (one segment, TLS, or memory that is not array-backed).
+    private bool TryGather(in System.Buffers.ReadOnlySequence<byte> buffer)
     {
+        if (buffer.IsSingleSegment || _stream is not NetworkStream)
+        {
+            return false;
+        }
+
         _gather.Clear();
         foreach (var segment in buffer)
         {
             if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(segment, out var array))
             {
-                // Not array-backed (a custom memory pool): fall back to one write per segment.
-                foreach (var s in buffer)
-                {
-                    await _stream.WriteAsync(s).ConfigureAwait(false);
-                }
-
-                return;
+                return false;
             }
 
             _gather.Add(array);
         }
 
-        await _socket.SendAsync(_gather, SocketFlags.None).ConfigureAwait(false);
+        return true;
     }
 
     public static async Task<SocketTransport> ConnectAsync(AmqpEndpoint endpoint, AmqpTlsOptions? tls, CancellationToken cancellationToken)
