@@ -47,36 +47,6 @@ public sealed class ConnectionNegotiationTests(BrokerFixture broker)
     }
 
     [Fact]
-    public async Task Heartbeat_of_one_second_is_negotiated_and_keeps_an_idle_connection_open()
-    {
-        using var cts = new CancellationTokenSource(Timeout);
-        var ct = cts.Token;
-        string name = BrokerConnectionInfo.UniqueName("nucleon-heartbeat");
-        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"heartbeat=1&connection_name={name}"));
-        var disconnected = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Disconnected += (_, ex) => disconnected.TrySetResult(ex);
-        await conn.ConnectAsync(ct);
-
-        Assert.Equal(TimeSpan.FromSeconds(1), conn.CurrentSession!.Heartbeat);
-        var info = await BrokerConnectionInfo.FindAsync(broker, name);
-        Assert.Equal(1, info.Timeout);
-
-        // Idle for 3.5 s: well beyond two heartbeat intervals on both sides. Nothing must drop the connection.
-        var outcome = await Task.WhenAny(disconnected.Task, Task.Delay(TimeSpan.FromSeconds(3.5), ct));
-        if (outcome == disconnected.Task)
-        {
-            Assert.Fail($"The idle connection was lost: {await disconnected.Task}");
-        }
-
-        Assert.True(conn.IsConnected);
-        Assert.Equal(1, conn.Generation);
-
-        await using var ch = await conn.RentChannelAsync(cancellationToken: ct);
-        await ch.QueueDeclareAsync(BrokerConnectionInfo.UniqueName("nucleon-heartbeat-q"), exclusive: true, cancellationToken: ct);
-        Assert.Equal(info.Pid, (await BrokerConnectionInfo.FindAsync(broker, name)).Pid);
-    }
-
-    [Fact]
     public async Task Frame_max_and_channel_max_are_negotiated_and_honoured()
     {
         using var cts = new CancellationTokenSource(Timeout);
