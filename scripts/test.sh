@@ -72,6 +72,12 @@ elif [ "$executed" -eq 0 ]; then
 fi
 [ "$failed" -gt 0 ] && status=1
 
+# Name each failed test with the start of its message just above the summary, so the
+# tail of a CI log says what failed without the TRX file.
+if [ "$failed" -gt 0 ] && command -v python3 >/dev/null; then
+    find "$RESULTS" -name '*.trx' -print0 | xargs -0 python3 "$REPO/scripts/trx-failures.py" || true
+fi
+
 line="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 echo "$line" > "$RESULTS/summary.txt"

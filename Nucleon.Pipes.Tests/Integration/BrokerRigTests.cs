@@ -75,7 +75,7 @@ public sealed class BrokerRigTests(BrokerFixture broker)
         }
 
         // A handshake that stops after the protocol header still counts as a (starting) connection.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         using var client = new TcpClient();
         await client.ConnectAsync(broker.Host, broker.Port, cts.Token);
         var stream = client.GetStream();

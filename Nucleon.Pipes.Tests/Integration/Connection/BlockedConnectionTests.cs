@@ -6,12 +6,12 @@ namespace Nucleon.Pipes.Tests.Integration.Connection;
 [Collection(BrokerCollection.Name)]
 public sealed class BlockedConnectionTests(BrokerFixture broker)
 {
-    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Memory_alarm_blocks_publishing_until_it_clears()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(150));
         var ct = cts.Token;
         string name = BrokerConnectionInfo.UniqueName("nucleon-blocked");
         string queue = BrokerConnectionInfo.UniqueName("nucleon-blocked-q");

@@ -12,7 +12,7 @@ public sealed class MemoryAlarmTests(FaultBrokerFixture broker, ITestOutputHelpe
     public async Task Publishes_wait_while_blocked_and_are_all_confirmed_after_unblocked()
     {
         const int WhileBlocked = 50;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(150));
         var ct = cts.Token;
         string queue = QueueName("alarm");
         await using var conn = new AmqpConnection(Options(broker, "alarm-publisher"));
@@ -33,7 +33,7 @@ public sealed class MemoryAlarmTests(FaultBrokerFixture broker, ITestOutputHelpe
 
             // RabbitMQ blocks a connection (and says so) when it publishes during the alarm: this one is held by the broker.
             publishes.Add(channel.PublishAsync("", queue, Body(1), cancellationToken: ct).AsTask());
-            var reason = await blocked.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);
+            var reason = await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
             output.WriteLine($"blocked after {sw.Elapsed.TotalSeconds:0.00} s: {reason}");
             Assert.True(conn.IsBlocked);
 
@@ -50,14 +50,14 @@ public sealed class MemoryAlarmTests(FaultBrokerFixture broker, ITestOutputHelpe
             await broker.SetVmMemoryHighWatermarkAsync(0.4);
         }
 
-        await unblocked.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);
+        await unblocked.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
         Assert.False(conn.IsBlocked);
-        await Task.WhenAll(publishes).WaitAsync(TimeSpan.FromSeconds(20), ct);
+        await Task.WhenAll(publishes).WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         var seen = new HashSet<long>();
         int deliveries = 0;
         using var consuming = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        consuming.CancelAfter(TimeSpan.FromSeconds(20));
+        consuming.CancelAfter(TimeSpan.FromSeconds(60));
         await foreach (var m in conn.ConsumeAsync(queue, cancellationToken: consuming.Token))
         {
             seen.Add(Id(m.Body));
