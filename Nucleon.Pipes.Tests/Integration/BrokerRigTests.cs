@@ -74,43 +74,24 @@ public sealed class BrokerRigTests(BrokerFixture broker)
             return;
         }
 
-        // A handshake that stops after the protocol header still counts as a (starting) connection.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        using var client = new TcpClient();
-        await client.ConnectAsync(broker.Host, broker.Port, cts.Token);
-        var stream = client.GetStream();
-        await stream.WriteAsync("AMQP\0\0\x09\x01"u8.ToArray(), cts.Token);
-        var header = new byte[7];
-        await stream.ReadExactlyAsync(header, cts.Token);
-        Assert.Equal(1, header[0]);
+        // A fully open connection: a half-open one would be closed by the broker's 10 s handshake
+        // timeout while a slow rabbitmqctl is still listing it.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        string name = Connection.BrokerConnectionInfo.UniqueName("nucleon-rig");
+        await using var conn = new AmqpConnection(Connection.BrokerConnectionInfo.Uri(broker, $"connection_name={name}"));
+        var lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.Disconnected += (_, ex) => lost.TrySetResult(ex);
+        await conn.ConnectAsync(cts.Token);
 
-        var local = ((System.Net.IPEndPoint)client.Client.LocalEndPoint!).Port;
-        IReadOnlyList<BrokerConnection> listed = [];
-        while (!cts.IsCancellationRequested)
-        {
-            listed = await broker.ListConnectionsAsync();
-            if (listed.Any(c => c.PeerPort == local))
-            {
-                break;
-            }
+        var info = await Connection.BrokerConnectionInfo.FindAsync(broker, name);
+        var listed = await info.ToBrokerConnectionAsync(broker);
+        Assert.Equal(info.Pid, listed.Pid);
+        Assert.Equal("guest", listed.User);
 
-            await Task.Delay(200, cts.Token);
-        }
-
-        var connection = Assert.Single(listed, c => c.PeerPort == local);
-
-        await broker.CloseConnectionAsync(connection, "rig test");
-        var buffer = new byte[4096];
-        try
-        {
-            while (await stream.ReadAsync(buffer, cts.Token) > 0)
-            {
-                // drain until the broker closes the socket
-            }
-        }
-        catch (IOException)
-        {
-            // reset by the broker: closed as well
-        }
+        await broker.CloseConnectionAsync(listed, "rig test");
+        var error = await lost.Task.WaitAsync(cts.Token);
+        var closed = Assert.IsType<AmqpConnectionException>(error);
+        Assert.Equal(AmqpReplyCode.ConnectionForced, closed.ReplyCode);
+        Assert.Contains("rig test", closed.ReplyText, StringComparison.Ordinal);
     }
 }
