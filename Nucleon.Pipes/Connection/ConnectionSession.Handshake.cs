@@ -59,7 +59,7 @@ internal sealed partial class ConnectionSession
         uint clientHeartbeat = (uint)Options.Heartbeat.TotalSeconds;
         uint heartbeat = clientHeartbeat == 0 || tune.Heartbeat == 0 ? 0 : Math.Min(clientHeartbeat, tune.Heartbeat);
         Heartbeat = TimeSpan.FromSeconds(heartbeat);
-        _channels = new ChannelCore?[ChannelMax + 1];
+        _channels = new ChannelCore?[Math.Min(ChannelMax + 1, InitialChannelTableSize)];
         await WriteHandshakeMethodAsync(new ConnectionTuneOk(ChannelMax, FrameMax, (ushort)heartbeat), cancellationToken).ConfigureAwait(false);
 
         await WriteHandshakeMethodAsync(new ConnectionOpen(Options.VirtualHost), cancellationToken).ConfigureAwait(false);

@@ -21,6 +21,8 @@ internal sealed partial class ConnectionSession
     private readonly TaskCompletionSource _finalWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closeOkReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
+    // Channel number -> channel; grown on demand (see GrowChannelTable), read by the reader without a lock.
+    private const int InitialChannelTableSize = 32;
     private ChannelCore?[] _channels = [];
     private int _nextChannel = 1;
     private int _openChannels;
@@ -183,6 +185,11 @@ internal sealed partial class ConnectionSession
             for (int i = 0; i < ChannelMax; i++)
             {
                 int n = ((_nextChannel - 1 + i) % ChannelMax) + 1;
+                if (n >= _channels.Length)
+                {
+                    GrowChannelTable(n);
+                }
+
                 if (_channels[n] is null)
                 {
                     var core = new ChannelCore(this, (ushort)n, options);
@@ -195,6 +202,19 @@ internal sealed partial class ConnectionSession
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Makes room for channel number <paramref name="number"/> (under <c>_channelsLock</c>). The table starts
+    /// small and doubles up to channel_max + 1, so an idle connection does not carry 16 KiB of empty slots;
+    /// the reader looks channels up without a lock and sees the new table from its next frame on.
+    /// </summary>
+    private void GrowChannelTable(int number)
+    {
+        var old = _channels;
+        var grown = new ChannelCore?[Math.Min(ChannelMax + 1, Math.Max(number + 1, old.Length * 2))];
+        Array.Copy(old, grown, old.Length);
+        Volatile.Write(ref _channels, grown);
     }
 
     /// <summary>Frees a channel's number once the broker has forgotten the channel.</summary>

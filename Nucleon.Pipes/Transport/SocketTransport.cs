@@ -30,7 +30,10 @@ internal sealed class SocketTransport : IAsyncDisposable
         _socket = socket;
         _stream = stream;
         Endpoint = endpoint;
-        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
+        // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
+        // (most of an idle connection's memory); the buffer is rented once bytes are there.
+        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(
+            bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true));
         SendLoop = SendLoopAsync();
     }
 
