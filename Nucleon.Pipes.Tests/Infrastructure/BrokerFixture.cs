@@ -45,6 +45,15 @@ public class BrokerFixture : IAsyncLifetime
     public const string KeepDirVariable = "NUCLEON_TEST_KEEP_BROKER_DIR";
 
     private static readonly TimeSpan CtlTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The bound (not a target) for a whole test that calls rabbitmqctl: each call costs about 1 s of CPU,
+    /// and several seconds of wall time when the tests load the machine's two cores.
+    /// </summary>
+    public static readonly TimeSpan CtlTestTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>How long a test polls <c>rabbitmqctl list_connections</c> for a connection to appear or go.</summary>
+    public static readonly TimeSpan ListingTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Nucleon.Pipes.Tests.Infrastructure;
+using Nucleon.Pipes.Tests.Integration.Connection;
 
 namespace Nucleon.Pipes.Tests.Integration;
 
@@ -76,14 +77,14 @@ public sealed class BrokerRigTests(BrokerFixture broker)
 
         // A fully open connection: a half-open one would be closed by the broker's 10 s handshake
         // timeout while a slow rabbitmqctl is still listing it.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        string name = Connection.BrokerConnectionInfo.UniqueName("nucleon-rig");
-        await using var conn = new AmqpConnection(Connection.BrokerConnectionInfo.Uri(broker, $"connection_name={name}"));
+        using var cts = new CancellationTokenSource(BrokerFixture.CtlTestTimeout);
+        string name = BrokerConnectionInfo.UniqueName("nucleon-rig");
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"connection_name={name}"));
         var lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         conn.Disconnected += (_, ex) => lost.TrySetResult(ex);
         await conn.ConnectAsync(cts.Token);
 
-        var info = await Connection.BrokerConnectionInfo.FindAsync(broker, name);
+        var info = await BrokerConnectionInfo.FindAsync(broker, name);
         var listed = await info.ToBrokerConnectionAsync(broker);
         Assert.Equal(info.Pid, listed.Pid);
         Assert.Equal("guest", listed.User);

@@ -6,7 +6,7 @@ namespace Nucleon.Pipes.Tests.Integration.Connection;
 /// <summary>One of our connections as <c>rabbitmqctl list_connections</c> shows it, found by its connection_name.</summary>
 internal sealed record BrokerConnectionInfo(string Pid, string ClientProperties, int Timeout, uint FrameMax, int ChannelMax, string AuthMechanism)
 {
-    private static readonly TimeSpan FindTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FindTimeout = BrokerFixture.ListingTimeout;
 
     /// <summary>A URI for the fixture's broker with the given query string (vhost "/").</summary>
     public static string Uri(BrokerFixture broker, string query) => broker.AmqpUri.TrimEnd('/') + "/?" + query;

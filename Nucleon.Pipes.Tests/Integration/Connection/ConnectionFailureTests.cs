@@ -8,7 +8,7 @@ namespace Nucleon.Pipes.Tests.Integration.Connection;
 [Collection(BrokerCollection.Name)]
 public sealed class ConnectionFailureTests(BrokerFixture broker)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120); // a bound, not a target: rabbitmqctl takes seconds on a loaded machine
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Wrong_credentials_fail_fast_with_an_authentication_error_that_hides_the_password()

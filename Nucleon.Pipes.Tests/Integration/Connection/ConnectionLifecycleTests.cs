@@ -7,7 +7,7 @@ namespace Nucleon.Pipes.Tests.Integration.Connection;
 [Collection(BrokerCollection.Name)]
 public sealed class ConnectionLifecycleTests(BrokerFixture broker)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120); // a bound, not a target: rabbitmqctl takes seconds on a loaded machine
+    private static readonly TimeSpan Timeout = BrokerFixture.CtlTestTimeout;
 
     [Fact]
     public async Task Hooks_run_in_order_and_are_awaited_before_ConnectAsync_returns()
@@ -139,10 +139,10 @@ public sealed class ConnectionLifecycleTests(BrokerFixture broker)
             await conn.CloseAsync(ct);
             await conn.Completion.WaitAsync(ct);
 
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            var deadline = DateTime.UtcNow + BrokerFixture.ListingTimeout;
             while (await BrokerConnectionInfo.TryFindAsync(broker, name) is not null)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"The broker still lists {name} 60 s after CloseAsync.");
+                Assert.True(DateTime.UtcNow < deadline, $"The broker still lists {name} {BrokerFixture.ListingTimeout.TotalSeconds} s after CloseAsync.");
                 await Task.Delay(100, ct);
             }
         }

@@ -6,7 +6,7 @@ namespace Nucleon.Pipes.Tests.Integration.Connection;
 [Collection(BrokerCollection.Name)]
 public sealed class ConnectionNegotiationTests(BrokerFixture broker)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120); // a bound, not a target: rabbitmqctl takes seconds on a loaded machine
+    private static readonly TimeSpan Timeout = BrokerFixture.CtlTestTimeout;
 
     private static readonly string[] Capabilities =
     [

@@ -5,7 +5,7 @@ namespace Nucleon.Pipes.Tests.Integration.Tls;
 /// <summary>Our TLS connection as <c>rabbitmqctl list_connections</c> shows it, found by its connection_name.</summary>
 internal sealed record TlsBrokerConnection(string User, string AuthMechanism, bool Ssl, string SslProtocol)
 {
-    private static readonly TimeSpan FindTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FindTimeout = BrokerFixture.ListingTimeout;
 
     public static async Task<TlsBrokerConnection> FindAsync(BrokerFixture broker, string connectionName)
     {

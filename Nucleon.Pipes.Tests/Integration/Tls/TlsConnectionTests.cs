@@ -15,7 +15,7 @@ namespace Nucleon.Pipes.Tests.Integration.Tls;
 [Collection(TlsBrokerCollection.Name)]
 public sealed class TlsConnectionTests(TlsBrokerFixture broker, ITestOutputHelper output)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120); // a bound, not a target: rabbitmqctl takes seconds on a loaded machine
+    private static readonly TimeSpan Timeout = BrokerFixture.CtlTestTimeout;
 
     /// <summary>A TLS failure is permanent: ConnectAsync must not retry until InitialConnectTimeout.</summary>
     private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(5);
