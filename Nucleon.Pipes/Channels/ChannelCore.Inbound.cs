@@ -210,6 +210,7 @@ internal sealed partial class ChannelCore
             case ContentKind.Deliver:
                 return delivery;
             case ContentKind.GetOk:
+                delivery.AutoAck = Rpc.GetAutoAck;
                 if (Rpc.IsWaiting)
                 {
                     Rpc.Content = delivery;
@@ -217,9 +218,10 @@ internal sealed partial class ChannelCore
                 }
                 else
                 {
-                    // The caller gave up on this get: hand the message back rather than leave it unacked.
-                    Rpc.TryComplete(MethodIds.BasicGetOk, ReadOnlySpan<byte>.Empty);
+                    // The caller gave up on this get: hand the message back rather than leave it unacked
+                    // (an auto-acked one is the broker's no more; rejecting its tag would be a 406).
                     RejectUnread(delivery);
+                    Rpc.TryComplete(MethodIds.BasicGetOk, ReadOnlySpan<byte>.Empty);
                 }
 
                 return null;
