@@ -242,8 +242,20 @@ internal sealed partial class ChannelCore
         if (ReturnHandler is { } handler)
         {
             var returned = new ReturnedMessage(_returnCode, _returnText, delivery.Exchange, delivery.RoutingKey, delivery.Properties, delivery.Body.ToArray());
-            // Never run application code on the reader.
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.handler(s.returned), (handler, returned), preferLocal: false);
+            // Never run application code on the reader, and never unguarded.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Item1.RunReturnHandler(s.handler, s.returned), (this, handler, returned), preferLocal: false);
+        }
+    }
+
+    private void RunReturnHandler(Action<ReturnedMessage> handler, ReturnedMessage returned)
+    {
+        try
+        {
+            handler(returned);
+        }
+        catch (Exception ex)
+        {
+            Session.Owner.ReportCallbackFailure($"OnReturn handler on channel {Number}", ex);
         }
     }
 
