@@ -155,7 +155,7 @@ public class AmqpChannel : IAsyncDisposable
         ArgumentChecks.ShortString(queue, nameof(queue));
         ArgumentChecks.ConsumeOptions(options, nameof(options));
         var core = Core;
-        var state = await core.StartConsumerAsync(queue, options ?? ConsumeOptions.Default, cancellationToken).ConfigureAwait(false);
+        var state = await core.Consumers.StartAsync(queue, options ?? ConsumeOptions.Default, cancellationToken).ConfigureAwait(false);
         return new AmqpConsumer(core, state);
     }
 
@@ -163,7 +163,7 @@ public class AmqpChannel : IAsyncDisposable
     public Task BasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(consumerTag, nameof(consumerTag));
-        return Core.CancelConsumerAsync(consumerTag, cancellationToken);
+        return Core.Consumers.CancelAsync(consumerTag, cancellationToken);
     }
 
     /// <summary>

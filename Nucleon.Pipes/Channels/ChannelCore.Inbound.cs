@@ -125,7 +125,7 @@ internal sealed partial class ChannelCore
         var routingKey = decoder.ReadShortStringBytes();
 
         // Decode (and validate) everything before taking a pooled delivery, so a bad frame leaks nothing.
-        var consumer = FindConsumer(tag);
+        var consumer = Consumers.Find(tag);
         string consumerTag = consumer?.Tag ?? AmqpDecoder.DecodeUtf8(tag, "consumer tag");
         string exchangeName = Cached(exchange, ref _lastExchangeBytes, ref _lastExchange);
         string routingKeyName = Cached(routingKey, ref _lastRoutingKeyBytes, ref _lastRoutingKey);
@@ -259,61 +259,16 @@ internal sealed partial class ChannelCore
         }
     }
 
-    /// <summary>Reader: hands a complete delivery to its consumer's inbox, waiting if the inbox is full.</summary>
+    /// <summary>Reader: hands a complete delivery to its consumer (never waits; see <see cref="ConsumerRegistry.Dispatch"/>).</summary>
     public ValueTask DispatchAsync(Delivery delivery)
     {
-        var consumer = delivery.Owner;
-        if (consumer is null || consumer.Cancelled || !IsOpen)
-        {
-            Drop(delivery);
-            return ValueTask.CompletedTask;
-        }
-
-        return consumer.Inbox.TryWrite(delivery) ? ValueTask.CompletedTask : DispatchSlowAsync(consumer, delivery);
-    }
-
-    // The inbox is full (the application is behind): the reader waits here, which stops reading the socket.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask DispatchSlowAsync(ConsumerState consumer, Delivery delivery)
-    {
-        while (!consumer.Inbox.TryWrite(delivery))
-        {
-            if (consumer.Inbox.IsCompleted)
-            {
-                Drop(delivery);
-                return;
-            }
-
-            await consumer.Inbox.WaitForRoomAsync().ConfigureAwait(false);
-        }
-    }
-
-    private void Drop(Delivery delivery)
-    {
-        // Nobody will read it: give it back to the queue now instead of when the channel closes.
-        if (IsOpen)
-        {
-            RejectUnread(delivery);
-        }
-
-        if (delivery.Owner is { } owner)
-        {
-            owner.Recycle(delivery);
-        }
+        Consumers.Dispatch(delivery);
+        return ValueTask.CompletedTask;
     }
 
     private void HandleServerCancel(BasicCancel cancel)
     {
-        foreach (var consumer in Volatile.Read(ref _consumers))
-        {
-            if (consumer.Tag == cancel.ConsumerTag)
-            {
-                consumer.Cancelled = true;
-                RemoveConsumer(consumer);
-                consumer.Inbox.Complete(new AmqpConsumerCancelledException(consumer.Tag));
-            }
-        }
-
+        Consumers.HandleServerCancel(cancel);
         if (!cancel.NoWait)
         {
             Queue.TryEnqueue(Encode(new BasicCancelOk(cancel.ConsumerTag)));

@@ -17,8 +17,6 @@ internal sealed partial class ChannelCore : IDisposable
 {
     private const int Opening = 0, Open = 1, Closing = 2, Closed = 3;
 
-    private readonly SemaphoreSlim _consumeLock = new(1, 1);
-    private ConsumerState[] _consumers = [];
     private int _state;
     private Exception? _closeReason;
 
@@ -28,6 +26,7 @@ internal sealed partial class ChannelCore : IDisposable
         Number = number;
         Options = options;
         Queue = session.Writer.CreateQueue(number, session.Options.ChannelOutboundCapacity);
+        Consumers = new ConsumerRegistry(this);
         if (options.PublisherConfirms)
         {
             Confirms = new ConfirmTracker(session.Options.MaxOutstandingConfirms);
@@ -44,6 +43,8 @@ internal sealed partial class ChannelCore : IDisposable
 
     public RpcSlot Rpc { get; } = new();
 
+    public ConsumerRegistry Consumers { get; }
+
     public ConfirmTracker? Confirms { get; private set; }
 
     public bool IsOpen => Volatile.Read(ref _state) == Open;
@@ -59,7 +60,7 @@ internal sealed partial class ChannelCore : IDisposable
 
     /// <summary>Can this channel go back to a pool for another renter as it is?</summary>
     public bool IsReusable =>
-        IsOpen && !Dirty && Session.IsCurrent && Volatile.Read(ref _consumers).Length == 0
+        IsOpen && !Dirty && Session.IsCurrent && Consumers.Count == 0
         && (Confirms is null || Confirms.Outstanding == 0) && !Rpc.IsWaiting;
 
     // ------------------------------------------------------------------ sending
@@ -394,98 +395,10 @@ internal sealed partial class ChannelCore : IDisposable
         Queue.Complete(reason);
         Rpc.Fail(reason);
         Confirms?.FailAll(reason);
-        foreach (var consumer in Interlocked.Exchange(ref _consumers, []))
-        {
-            consumer.Cancelled = true;
-            if (graceful)
-            {
-                consumer.Inbox.Complete();
-            }
-            else
-            {
-                consumer.Inbox.Complete(reason);
-            }
-        }
+        Consumers.EndAll(reason, graceful);
     }
 
-    // ------------------------------------------------------------------ consumers
-
-    public async Task<ConsumerState> StartConsumerAsync(string queue, ConsumeOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(queue);
-        await _consumeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ThrowIfUnusable();
-            string tag = options.ConsumerTag ?? Session.NextConsumerTag(Number);
-            bool limited = !options.AutoAck && options.Prefetch > 0;
-            int capacity = limited ? options.Prefetch : Math.Max(1, options.InboxCapacity);
-            if (!options.AutoAck)
-            {
-                // Per-consumer prefetch (global=false in RabbitMQ); held together with the consume by _consumeLock.
-                await CallAsync<BasicQos, BasicQosOk>(new BasicQos(0, options.Prefetch, false), cancellationToken).ConfigureAwait(false);
-            }
-
-            var consumer = new ConsumerState(this, tag, options.AutoAck, capacity);
-            AddConsumer(consumer);
-            try
-            {
-                await CallAsync<BasicConsume, BasicConsumeOk>(
-                    new BasicConsume(queue, tag, false, options.AutoAck, options.Exclusive, false, options.Arguments), cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                RemoveConsumer(consumer);
-                throw;
-            }
-
-            return consumer;
-        }
-        finally
-        {
-            _consumeLock.Release();
-        }
-    }
-
-    /// <summary>Cancels a consumer and hands its unread deliveries back to the queue.</summary>
-    public async Task StopConsumerAsync(ConsumerState consumer)
-    {
-        consumer.Cancelled = true;
-        if (IsOpen)
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await CallAsync<BasicCancel, BasicCancelOk>(new BasicCancel(consumer.Tag, false), timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is AmqpException or OperationCanceledException)
-            {
-                // The channel or connection went away meanwhile: the broker requeues unacked messages itself.
-            }
-        }
-
-        RemoveConsumer(consumer);
-        consumer.Inbox.Complete();
-        while (consumer.Inbox.TryRead(out var unread))
-        {
-            RejectUnread(unread);
-            consumer.Recycle(unread);
-        }
-    }
-
-    /// <summary>basic.cancel by tag, for consumers started through the raw API.</summary>
-    public Task CancelConsumerAsync(string consumerTag, CancellationToken cancellationToken)
-    {
-        foreach (var consumer in Volatile.Read(ref _consumers))
-        {
-            if (consumer.Tag == consumerTag)
-            {
-                return StopConsumerAsync(consumer);
-            }
-        }
-
-        return CallAsync<BasicCancel, BasicCancelOk>(new BasicCancel(consumerTag, false), cancellationToken).AsTask();
-    }
+    // ------------------------------------------------------------------ get
 
     /// <summary>basic.get: one message or null.</summary>
     public async Task<Message?> GetAsync(string queue, bool autoAck, CancellationToken cancellationToken)
@@ -508,60 +421,12 @@ internal sealed partial class ChannelCore : IDisposable
         }
     }
 
-    private void RejectUnread(Delivery delivery)
+    /// <summary>Hands an unread delivery back to the queue (basic.reject, requeue); auto-acked ones are the broker's no more.</summary>
+    public void RejectUnread(Delivery delivery)
     {
         if (!delivery.AutoAck && IsOpen)
         {
             Queue.TryEnqueue(Encode(new BasicReject(delivery.DeliveryTag, true)));
         }
-    }
-
-    private void AddConsumer(ConsumerState consumer)
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _consumers);
-            var updated = new ConsumerState[current.Length + 1];
-            current.CopyTo(updated, 0);
-            updated[^1] = consumer;
-            if (Interlocked.CompareExchange(ref _consumers, updated, current) == current)
-            {
-                return;
-            }
-        }
-    }
-
-    private void RemoveConsumer(ConsumerState consumer)
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _consumers);
-            int i = Array.IndexOf(current, consumer);
-            if (i < 0)
-            {
-                return;
-            }
-
-            var updated = new ConsumerState[current.Length - 1];
-            Array.Copy(current, 0, updated, 0, i);
-            Array.Copy(current, i + 1, updated, i, current.Length - i - 1);
-            if (Interlocked.CompareExchange(ref _consumers, updated, current) == current)
-            {
-                return;
-            }
-        }
-    }
-
-    private ConsumerState? FindConsumer(ReadOnlySpan<byte> tagUtf8)
-    {
-        foreach (var c in Volatile.Read(ref _consumers))
-        {
-            if (tagUtf8.SequenceEqual(c.TagUtf8))
-            {
-                return c;
-            }
-        }
-
-        return null;
     }
 }
