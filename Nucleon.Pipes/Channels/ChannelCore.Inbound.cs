@@ -94,6 +94,7 @@ internal sealed partial class ChannelCore
             case MethodIds.ChannelFlow:
             {
                 var flow = MethodFrame.Decode<ChannelFlow>(payload);
+                SetFlow(flow.Active);
                 Queue.TryEnqueue(Encode(new ChannelFlowOk(flow.Active)));
                 return null;
             }

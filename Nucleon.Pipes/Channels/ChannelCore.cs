@@ -184,15 +184,21 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     private ValueTask SendPublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
-        Session.IsBlocked ? PublishWhenUnblockedAsync(command, cancellationToken) : EnqueuePublishAsync(command, cancellationToken);
+        Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
+            ? PublishWhenUnblockedAsync(command, cancellationToken)
+            : EnqueuePublishAsync(command, cancellationToken);
 
-    // connection.blocked: publishes wait (bounded by their token) instead of piling up.
+    // connection.blocked, or the broker's channel.flow(false): publishes wait (bounded by their token) instead of piling up.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
         try
         {
             await Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref _flowResumed) is { } resumed)
+            {
+                await resumed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -218,6 +224,11 @@ internal sealed partial class ChannelCore : IDisposable
                 : ClosedError();
         }
 
+        if (multiple)
+        {
+            RaiseSettledThrough(deliveryTag);
+        }
+
         var command = kind switch
         {
             SettleKind.Ack => Encode(new BasicAck(deliveryTag, multiple)),
@@ -225,6 +236,36 @@ internal sealed partial class ChannelCore : IDisposable
             _ => Encode(new BasicReject(deliveryTag, requeue)),
         };
         return Queue.EnqueueAsync(command, cancellationToken);
+    }
+
+    private ulong _settledThrough;
+
+    // Set while the broker has paused this channel's publishing (channel.flow active=false).
+    private TaskCompletionSource? _flowResumed;
+
+    /// <summary>Reader: the broker paused (false) or resumed (true) publishing on this channel.</summary>
+    public void SetFlow(bool active)
+    {
+        if (active)
+        {
+            Interlocked.Exchange(ref _flowResumed, null)?.TrySetResult();
+        }
+        else
+        {
+            Interlocked.CompareExchange(ref _flowResumed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        }
+    }
+
+    /// <summary>Every delivery tag up to this one was settled by a multiple ack or nack.</summary>
+    public ulong SettledThrough => Volatile.Read(ref _settledThrough);
+
+    private void RaiseSettledThrough(ulong tag)
+    {
+        ulong current;
+        while ((current = Volatile.Read(ref _settledThrough)) < tag
+            && Interlocked.CompareExchange(ref _settledThrough, tag, current) != current)
+        {
+        }
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -396,6 +437,7 @@ internal sealed partial class ChannelCore : IDisposable
         Rpc.Fail(reason);
         Confirms?.FailAll(reason);
         Consumers.EndAll(reason, graceful);
+        SetFlow(active: true); // paused publishes go on to find the channel closed
     }
 
     // ------------------------------------------------------------------ get
