@@ -55,6 +55,7 @@ internal sealed partial class ChannelCore
             case MethodIds.BasicNack:
             {
                 var nack = MethodFrame.Decode<BasicNack>(payload);
+                Hygiene.Nacked();
                 Confirms?.Confirm(nack.DeliveryTag, nack.Multiple, ack: false);
                 return null;
             }
@@ -209,9 +210,19 @@ internal sealed partial class ChannelCore
         switch (kind)
         {
             case ContentKind.Deliver:
+                if (!delivery.AutoAck)
+                {
+                    Hygiene.Delivered();
+                }
+
                 return delivery;
             case ContentKind.GetOk:
                 delivery.AutoAck = Rpc.GetAutoAck;
+                if (!delivery.AutoAck)
+                {
+                    Hygiene.Delivered();
+                }
+
                 if (Rpc.IsWaiting)
                 {
                     Rpc.Content = delivery;

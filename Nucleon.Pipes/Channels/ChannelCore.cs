@@ -45,6 +45,9 @@ internal sealed partial class ChannelCore : IDisposable
 
     public ConsumerRegistry Consumers { get; }
 
+    /// <summary>What renters left behind (see <see cref="ChannelHygiene"/>).</summary>
+    public ChannelHygiene Hygiene { get; } = new();
+
     public ConfirmTracker? Confirms { get; private set; }
 
     public bool IsOpen => Volatile.Read(ref _state) == Open;
@@ -58,10 +61,17 @@ internal sealed partial class ChannelCore : IDisposable
     /// <summary>Mandatory messages returned on a channel without confirms are reported here.</summary>
     public Action<ReturnedMessage>? ReturnHandler { get; set; }
 
-    /// <summary>Can this channel go back to a pool for another renter as it is?</summary>
+    /// <summary>Can this channel go back to a pool for another renter (after a sync when <see cref="ChannelHygiene.Unsynced"/>)?</summary>
     public bool IsReusable =>
-        IsOpen && !Dirty && Session.IsCurrent && Consumers.Count == 0
+        IsOpen && !Dirty && Session.IsCurrent && Consumers.Count == 0 && ReturnHandler is null && Hygiene.IsClean
         && (Confirms is null || Confirms.Outstanding == 0) && !Rpc.IsWaiting;
+
+    /// <summary>A no-op round trip (channel.flow active=true): once answered, every command sent before it was taken.</summary>
+    public async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        Hygiene.SyncStarted();
+        await CallAsync<ChannelFlow, ChannelFlowOk>(new ChannelFlow(true), cancellationToken).ConfigureAwait(false);
+    }
 
     // ------------------------------------------------------------------ sending
 
@@ -72,6 +82,7 @@ internal sealed partial class ChannelCore : IDisposable
     public ValueTask SendAsync<T>(in T method, CancellationToken cancellationToken) where T : struct, IAmqpMethod<T>
     {
         ThrowIfUnusable();
+        Hygiene.SentWithoutReply();
         return Queue.EnqueueAsync(Encode(method), cancellationToken);
     }
 
@@ -122,6 +133,12 @@ internal sealed partial class ChannelCore : IDisposable
         if (body.Length > Session.Options.MaxMessageSize)
         {
             throw new ArgumentException($"The message body is {body.Length} bytes; MaxMessageSize is {Session.Options.MaxMessageSize}.", nameof(body));
+        }
+
+        if (Confirms is null)
+        {
+            // A confirmed publish is proven by its confirm; a plain one only by a later round trip.
+            Hygiene.SentWithoutReply();
         }
 
         var publish = new BasicPublish(exchange, routingKey, mandatory, false);
@@ -228,6 +245,8 @@ internal sealed partial class ChannelCore : IDisposable
         {
             RaiseSettledThrough(deliveryTag);
         }
+
+        Hygiene.Settled(multiple);
 
         var command = kind switch
         {
@@ -468,6 +487,7 @@ internal sealed partial class ChannelCore : IDisposable
     {
         if (!delivery.AutoAck && IsOpen)
         {
+            Hygiene.Settled(multiple: false);
             Queue.TryEnqueue(Encode(new BasicReject(delivery.DeliveryTag, true)));
         }
     }
