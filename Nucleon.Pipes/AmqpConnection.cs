@@ -76,6 +76,14 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// reported to <see cref="OnError"/>, and that connection is dropped and tried again, so hooks
     /// should be idempotent (declare, bind, consume). Register hooks before <see cref="ConnectAsync"/>.
     /// </summary>
+    /// <remarks>
+    /// The hook's <see cref="CancellationToken"/> belongs to the connection it runs on: it is cancelled
+    /// when that connection is lost (or the <see cref="AmqpConnection"/> is closed). Once that connection
+    /// is lost, channel requests made from the hook throw <see cref="AmqpConnectionLostException"/> at
+    /// once; the loss is reported to <see cref="OnError"/> and the supervisor no longer waits for the
+    /// hook: it reconnects and runs all hooks again on the next connection. So a hook should give up
+    /// when its token is cancelled, not retry.
+    /// </remarks>
     public void OnConnect(Func<AmqpConnection, CancellationToken, Task> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
@@ -255,9 +263,17 @@ public sealed partial class AmqpConnection : IAsyncDisposable
 
     internal async ValueTask<ConnectionSession> GetSessionAsync(CancellationToken cancellationToken)
     {
-        if (HookSession.Value is { HooksRunning: true, IsOpen: true } hookSession)
+        if (HookSession.Value is { } hookSession)
         {
-            return hookSession;
+            switch (hookSession.HookPhase)
+            {
+                case HookPhase.Running when hookSession.IsOpen:
+                    return hookSession;
+                case HookPhase.Running or HookPhase.Abandoned:
+                    // Waiting on the gate would wait for the hooks, i.e. for the caller itself.
+                    throw new AmqpConnectionLostException(
+                        $"The connection (generation {hookSession.Generation}) that this on-connect hook runs on was lost; the hooks run again on the next connection.");
+            }
         }
 
         while (true)

@@ -41,7 +41,7 @@ public sealed partial class AmqpConnection
             }
 
             Interlocked.Increment(ref _generation);
-            session.HooksRunning = true;
+            session.HookPhase = HookPhase.Running;
             Volatile.Write(ref _current, session);
             if (token.IsCancellationRequested)
             {
@@ -50,35 +50,64 @@ public sealed partial class AmqpConnection
                 break;
             }
 
-            try
+            // The hooks' token lives as long as this generation: cancelled on its loss or on close.
+            var generationCancellation = CancellationTokenSource.CreateLinkedTokenSource(token, session.Stopping);
+            var hooks = RunHooksAsync(session, generationCancellation.Token);
+            await Task.WhenAny(hooks, session.Completion).ConfigureAwait(false);
+            if (!hooks.IsCompletedSuccessfully)
             {
-                await RunHooksAsync(session, token).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                session.HooksRunning = false;
-                var failure = ex is OperationCanceledException && token.IsCancellationRequested
-                    ? ex
-                    : new AmqpException($"An on-connect hook failed on connection generation {session.Generation}; reconnecting: {ex.Message}", ex);
-                _lastError = failure;
-                await session.CloseAsync(AmqpReplyCode.Success, "On-connect hook failed", TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                bool lostDuringHooks = !hooks.IsCompleted || !session.IsOpen;
+                if (hooks.IsCompleted)
+                {
+                    session.HookPhase = HookPhase.Ended;
+                    generationCancellation.Dispose();
+                }
+                else
+                {
+                    // The connection went while a hook still runs: never wait for it (it may be waiting
+                    // for a connection itself). Its channel requests fail from now on; it ends on its own.
+                    session.HookPhase = HookPhase.Abandoned;
+                    _ = EndAbandonedHooksAsync(hooks, session, generationCancellation);
+                }
+
+                Exception failure;
                 if (token.IsCancellationRequested)
                 {
                     break;
                 }
 
+                if (lostDuringHooks)
+                {
+                    var cause = await session.Completion.ConfigureAwait(false);
+                    failure = new AmqpConnectionLostException(
+                        $"Connection generation {session.Generation} to {endpoint} was lost while its on-connect hooks ran; reconnecting: {cause?.Message ?? "closed"}", cause);
+                }
+                else
+                {
+                    var ex = hooks.Exception?.GetBaseException() ?? new OperationCanceledException("An on-connect hook was cancelled.");
+                    failure = new AmqpException($"An on-connect hook failed on connection generation {session.Generation}; reconnecting: {ex.Message}", ex);
+                    await session.CloseAsync(AmqpReplyCode.Success, "On-connect hook failed", TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    if (token.IsCancellationRequested)
+                    {
+                        break;
+                    }
+                }
+
+                _lastError = failure;
                 await ReportAsync(failure).ConfigureAwait(false);
+                endpointIndex += lostDuringHooks ? 1 : 0;
                 failures++;
                 await BackOffAsync(failures, token).ConfigureAwait(false);
                 continue;
             }
 
-            session.HooksRunning = false;
+            session.HookPhase = HookPhase.Ended;
             failures = 0;
             lock (_lock)
             {
                 if (token.IsCancellationRequested)
                 {
+                    generationCancellation.Dispose();
                     break;
                 }
 
@@ -91,6 +120,7 @@ public sealed partial class AmqpConnection
             Raise(() => Connected?.Invoke(this, generation));
 
             var reason = await session.Completion.ConfigureAwait(false);
+            generationCancellation.Dispose();
             lock (_lock)
             {
                 Volatile.Write(ref _pool, null);
@@ -133,6 +163,26 @@ public sealed partial class AmqpConnection
         {
             await hook(this, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private async Task EndAbandonedHooksAsync(Task hooks, ConnectionSession session, CancellationTokenSource generationCancellation)
+    {
+        try
+        {
+            await hooks.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or AmqpConnectionLostException))
+        {
+            await ReportAsync(new AmqpException(
+                $"An on-connect hook of lost connection generation {session.Generation} failed after the supervisor had moved on: {ex.Message}", ex)).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // What a hook whose connection is gone is expected to end with.
+        }
+
+        session.HookPhase = HookPhase.Ended;
+        generationCancellation.Dispose();
     }
 
     /// <summary>Failures that retrying cannot fix: bad credentials, a missing virtual host, a protocol mismatch.</summary>

@@ -29,6 +29,7 @@ internal sealed partial class ConnectionSession
     private long _consumerTagCounter;
     private long _lastReadTimestamp;
     private int _aborted;
+    private int _hookPhase;
     private volatile bool _closingByClient;
     private volatile TaskCompletionSource? _unblocked;
     private TaskCompletionSource _channelAvailable = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -84,8 +85,18 @@ internal sealed partial class ConnectionSession
     /// <summary>True while the broker has blocked this connection (memory or disk alarm).</summary>
     public bool IsBlocked => _unblocked is not null;
 
-    /// <summary>Set while the on-connect hooks of this generation run (they may use channels before the gate opens).</summary>
-    public bool HooksRunning { get; set; }
+    /// <summary>Where this generation is with its on-connect hooks (set by the supervisor only).</summary>
+    public HookPhase HookPhase
+    {
+        get => (HookPhase)Volatile.Read(ref _hookPhase);
+        set => Volatile.Write(ref _hookPhase, (int)value);
+    }
+
+    /// <summary>True while the on-connect hooks of this generation run (they may use channels before the gate opens).</summary>
+    public bool HooksRunning => HookPhase == HookPhase.Running;
+
+    /// <summary>Cancelled as soon as this connection starts to go (loss, server close or client close).</summary>
+    public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>Connects, performs the handshake and starts the reader, writer and heartbeat tasks.</summary>
     public static async Task<ConnectionSession> OpenAsync(AmqpConnection owner, AmqpConnectionOptions options, AmqpEndpoint endpoint, int generation, CancellationToken cancellationToken)
