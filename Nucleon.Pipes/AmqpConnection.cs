@@ -111,7 +111,9 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// Connects and runs the on-connect hooks. Returns once both are done. While the broker is
     /// unreachable it keeps trying (with back-off, over every endpoint) until
     /// <paramref name="cancellationToken"/> or <see cref="AmqpConnectionOptions.InitialConnectTimeout"/> ends it.
-    /// Permanent failures (authentication refused, unknown virtual host) throw at once.
+    /// A definitive refusal (403 ACCESS_REFUSED during the handshake, no common SASL mechanism, a refused
+    /// TLS certificate) throws once every endpoint has been tried; everything else (timeouts, I/O errors,
+    /// 530, a broken TLS handshake) is retried. See "Reconnect policy" in the README.
     /// After a successful connect, the connection reconnects by itself whenever it is lost.
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
@@ -368,7 +370,9 @@ public sealed partial class AmqpConnection : IAsyncDisposable
         }
         else
         {
+            // Observed here: an application that never looks at Completion must not see it as unobserved.
             _completion.TrySetException(failure);
+            _ = _completion.Task.Exception;
         }
     }
 

@@ -12,6 +12,7 @@ public sealed partial class AmqpConnection
         var token = _closing.Token;
         int endpointIndex = 0;
         int failures = 0;
+        var permanent = new PermanentFailurePolicy(Options.Endpoints.Count);
         while (!token.IsCancellationRequested)
         {
             var endpoint = Options.Endpoints[endpointIndex % Options.Endpoints.Count];
@@ -24,9 +25,9 @@ public sealed partial class AmqpConnection
             {
                 _lastError = ex;
                 await ReportAsync(ex).ConfigureAwait(false);
-                if (IsPermanent(ex))
+                if (permanent.GiveUp(ex) is { } definitive)
                 {
-                    await ShutdownAsync(ex).ConfigureAwait(false);
+                    await ShutdownAsync(definitive).ConfigureAwait(false);
                     return;
                 }
 
@@ -39,6 +40,8 @@ public sealed partial class AmqpConnection
             {
                 break;
             }
+
+            permanent.Reset();
 
             Interlocked.Increment(ref _generation);
             session.HookPhase = HookPhase.Running;
@@ -137,11 +140,6 @@ public sealed partial class AmqpConnection
             _lastError = lost;
             Raise(() => Disconnected?.Invoke(this, lost));
             await ReportAsync(lost).ConfigureAwait(false);
-            if (IsPermanent(lost))
-            {
-                await ShutdownAsync(lost).ConfigureAwait(false);
-                return;
-            }
 
             // Try the next node first: the one that just failed may be the one that is down.
             endpointIndex++;
@@ -184,16 +182,6 @@ public sealed partial class AmqpConnection
         session.HookPhase = HookPhase.Ended;
         generationCancellation.Dispose();
     }
-
-    /// <summary>Failures that retrying cannot fix: bad credentials, a missing virtual host, a protocol mismatch.</summary>
-    private static bool IsPermanent(Exception ex) => ex switch
-    {
-        AmqpAuthenticationException => true,
-        AmqpTlsException => true,
-        AmqpProtocolException p => p.ReplyCode == AmqpReplyCode.NotImplemented,
-        AmqpConnectionException c => c.ReplyCode is AmqpReplyCode.NotAllowed or AmqpReplyCode.InvalidPath or AmqpReplyCode.AccessRefused,
-        _ => false,
-    };
 
     private async Task BackOffAsync(int failures, CancellationToken cancellationToken)
     {

@@ -191,8 +191,10 @@ internal sealed partial class ConnectionSession
             Input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
             {
+                // Not an answer: this client advertises authentication_failure_close, so a broker that refuses
+                // the credentials says so with 403; a bare EOF is a node going away or timing out: retried.
                 throw afterStartOk
-                    ? new AmqpAuthenticationException("The broker closed the connection during the handshake, which older brokers do when they refuse the credentials or the virtual host.")
+                    ? new AmqpConnectionLostException($"The broker at {Endpoint} closed the connection during the handshake without a connection.close (a node shutting down or timing out the handshake; a broker that does not honour authentication_failure_close refuses credentials this way too).")
                     : new AmqpConnectionLostException($"The broker at {Endpoint} closed the connection before the handshake started.");
             }
         }

@@ -172,7 +172,7 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             maxTimeToError: TimeSpan.FromSeconds(6));
 
     [Fact]
-    public Task Server_that_closes_mid_handshake_after_start_ok_gives_a_clear_error() =>
+    public Task Server_that_closes_mid_handshake_after_start_ok_is_a_transient_failure() =>
         RunHandshakeFaultAsync(
             async server =>
             {
@@ -182,9 +182,50 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             },
             error =>
             {
-                // RabbitMQ's way of refusing credentials before authentication_failure_close: a clear auth error.
+                // The client advertises authentication_failure_close, so a broker that refuses the credentials
+                // says so with 403; a bare EOF is a node going away or a timeout on its side: retried.
+                var lost = Assert.IsType<AmqpConnectionLostException>(error);
+                Assert.Contains("closed the connection during the handshake", lost.Message, StringComparison.Ordinal);
+            },
+            recovers: true);
+
+    [Theory]
+    [InlineData(AmqpReplyCode.NotAllowed, "vhost not found")]
+    [InlineData(AmqpReplyCode.ConnectionForced, "broker forced connection closure with reason 'shutdown'")]
+    public Task Connection_close_other_than_403_during_the_handshake_is_a_transient_failure(ushort code, string text) =>
+        RunHandshakeFaultAsync(
+            async server =>
+            {
+                await server.AcceptAndReadHeaderAsync();
+                await server.SendStartAndReadStartOkAsync();
+                await server.SendMethodAsync(0, new ConnectionTune(2047, 131_072, 0));
+                await server.ReadMethodAsync(0, MethodIds.ConnectionTuneOk);
+                await server.ReadMethodAsync(0, MethodIds.ConnectionOpen);
+                await server.SendMethodAsync(0, new ConnectionClose(code, text, 10, 40));
+                await server.ReadMethodAsync(0, MethodIds.ConnectionCloseOk);
+                server.DropClient();
+            },
+            error =>
+            {
+                var closed = Assert.IsType<AmqpConnectionException>(error);
+                Assert.Equal(code, closed.ReplyCode);
+                Assert.Equal(text, closed.ReplyText);
+            },
+            recovers: true);
+
+    [Fact]
+    public Task Access_refused_during_the_handshake_is_permanent() =>
+        RunHandshakeFaultAsync(
+            async server =>
+            {
+                await server.AcceptAndReadHeaderAsync();
+                await server.SendStartAndReadStartOkAsync();
+                await server.SendMethodAsync(0, new ConnectionClose(AmqpReplyCode.AccessRefused, "ACCESS_REFUSED - Login was refused", 0, 0));
+            },
+            error =>
+            {
                 var auth = Assert.IsType<AmqpAuthenticationException>(error);
-                Assert.Contains("closed the connection during the handshake", auth.Message, StringComparison.Ordinal);
+                Assert.Contains("Login was refused", auth.Message, StringComparison.Ordinal);
             },
             recovers: false);
 

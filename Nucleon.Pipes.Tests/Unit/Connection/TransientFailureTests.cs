@@ -1,0 +1,46 @@
+using Nucleon.Pipes.Tests.Infrastructure;
+
+namespace Nucleon.Pipes.Tests.Unit.Connection;
+
+/// <summary>Failures that are not a definitive answer are retried (issue 9, bug 5), against a scripted loopback server.</summary>
+public sealed class TransientFailureTests
+{
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_connection_dropped_during_the_TLS_handshake_is_retried_not_permanent()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var ct = cts.Token;
+        await using var server = new ScriptedAmqpServer(ct);
+        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
+        await using var conn = new AmqpConnection(new AmqpConnectionOptions
+        {
+            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
+            UseTls = true,
+            InitialConnectTimeout = TimeSpan.FromSeconds(25),
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
+        });
+        conn.OnError((_, ex) =>
+        {
+            errors.Writer.TryWrite(ex);
+            return ValueTask.CompletedTask;
+        });
+
+        var connect = conn.ConnectAsync(ct);
+        await server.AcceptAsync();
+        server.DropClient();
+
+        var reported = await errors.Reader.ReadAsync(ct);
+        Assert.Contains("TLS", reported.Message, StringComparison.Ordinal);
+
+        // A node going away mid-handshake is not an answer about the certificate: the client tries again.
+        await server.AcceptAsync();
+        server.DropClient();
+        Assert.False(conn.Completion.IsCompleted, $"The connection gave up: {conn.Completion.Exception?.GetBaseException().Message}");
+
+        await conn.CloseAsync(ct);
+        await Assert.ThrowsAnyAsync<Exception>(() => connect.WaitAsync(ct));
+    }
+}
