@@ -45,8 +45,16 @@ public sealed record AmqpConnectionOptions
     /// <summary>Most channels the client wants (0 = no limit, i.e. 65535). Negotiated down to the broker's. Default 2047.</summary>
     public ushort ChannelMax { get; init; } = 2047;
 
-    /// <summary>Time allowed for TCP connect plus the AMQP handshake on one attempt. Default 30 s.</summary>
+    /// <summary>Time allowed for the TCP connect (name resolution included) of one attempt. Default 30 s.</summary>
     public TimeSpan ConnectionTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Time allowed, once TCP is connected, for the TLS handshake (with amqps://) and the AMQP handshake
+    /// up to connection.open-ok, so a server that accepts connections but never answers is given up on
+    /// early. A timeout is transient: the next endpoint is tried. The <see cref="TimeoutException"/> names
+    /// the stage (TLS, or the AMQP method that was awaited). Default 10 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>SASL mechanism: PLAIN (default), AMQPLAIN, or EXTERNAL (identity from the TLS client certificate).</summary>
     public string AuthMechanism { get; init; } = "PLAIN";
@@ -119,6 +127,11 @@ public sealed record AmqpConnectionOptions
         if (ConnectionTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(ConnectionTimeout), ConnectionTimeout, "ConnectionTimeout must be positive.");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "HandshakeTimeout must be positive.");
         }
 
         if (!string.Equals(AuthMechanism, "PLAIN", StringComparison.OrdinalIgnoreCase)

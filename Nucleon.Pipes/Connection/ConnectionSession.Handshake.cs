@@ -13,6 +13,9 @@ internal sealed partial class ConnectionSession
 {
     private const uint HandshakeFrameLimit = 1024 * 1024;
 
+    // The method the handshake waits for, named by a handshake timeout.
+    private string _awaiting = "connection.start";
+
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
         var output = _transport.Output;
@@ -46,6 +49,7 @@ internal sealed partial class ConnectionSession
             Array.Clear(response);
         }
 
+        _awaiting = "connection.tune";
         var (id, payload) = await ReadHandshakeMethodAsync(afterStartOk: true, cancellationToken).ConfigureAwait(false);
         if (id == MethodIds.ConnectionSecure)
         {
@@ -63,6 +67,7 @@ internal sealed partial class ConnectionSession
         await WriteHandshakeMethodAsync(new ConnectionTuneOk(ChannelMax, FrameMax, (ushort)heartbeat), cancellationToken).ConfigureAwait(false);
 
         await WriteHandshakeMethodAsync(new ConnectionOpen(Options.VirtualHost), cancellationToken).ConfigureAwait(false);
+        _awaiting = "connection.open-ok";
         (id, _) = await ReadHandshakeMethodAsync(afterStartOk: true, cancellationToken).ConfigureAwait(false);
         ExpectMethod(id, MethodIds.ConnectionOpenOk, "connection.open-ok");
     }

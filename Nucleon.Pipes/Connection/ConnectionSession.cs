@@ -98,35 +98,56 @@ internal sealed partial class ConnectionSession
     /// <summary>Cancelled as soon as this connection starts to go (loss, server close or client close).</summary>
     public CancellationToken Stopping => _stopping.Token;
 
-    /// <summary>Connects, performs the handshake and starts the reader, writer and heartbeat tasks.</summary>
+    /// <summary>
+    /// Connects (bounded by <see cref="AmqpConnectionOptions.ConnectionTimeout"/>), performs the TLS and AMQP
+    /// handshakes (bounded together by <see cref="AmqpConnectionOptions.HandshakeTimeout"/>) and starts the
+    /// reader, writer and heartbeat tasks. A timeout is a <see cref="TimeoutException"/> naming its stage.
+    /// </summary>
     public static async Task<ConnectionSession> OpenAsync(AmqpConnection owner, AmqpConnectionOptions options, AmqpEndpoint endpoint, int generation, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.ConnectionTimeout);
+        System.Net.Sockets.Socket socket;
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            connectTimeout.CancelAfter(options.ConnectionTimeout);
+            try
+            {
+                socket = await SocketTransport.ConnectTcpAsync(endpoint, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"The TCP connect to {endpoint} timed out after {Seconds(options.ConnectionTimeout)} s (ConnectionTimeout).");
+            }
+        }
+
+        using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        handshakeTimeout.CancelAfter(options.HandshakeTimeout);
         SocketTransport transport;
         try
         {
-            transport = await SocketTransport.ConnectAsync(endpoint, options.UseTls ? options.Tls : null, timeout.Token).ConfigureAwait(false);
+            transport = await SocketTransport.CreateAsync(socket, endpoint, options.UseTls ? options.Tls : null, handshakeTimeout.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (handshakeTimeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"Connecting to {endpoint} timed out after {options.ConnectionTimeout.TotalSeconds:0.#} s.");
+            throw new TimeoutException($"The TLS handshake with {endpoint} did not finish within {Seconds(options.HandshakeTimeout)} s (HandshakeTimeout).", ex);
         }
 
         var session = new ConnectionSession(owner, options, transport, generation);
         try
         {
-            using (timeout.Token.UnsafeRegister(static t => ((SocketTransport)t!).Abort(), transport))
+            using (handshakeTimeout.Token.UnsafeRegister(static t => ((SocketTransport)t!).Abort(), transport))
             {
-                await session.HandshakeAsync(timeout.Token).ConfigureAwait(false);
+                await session.HandshakeAsync(handshakeTimeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
         {
+            // The reader task never started: the handshake was the PipeReader's only user, so it completes it here.
+            await transport.Input.CompleteAsync().ConfigureAwait(false);
             await transport.DisposeAsync().ConfigureAwait(false);
-            if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is not AmqpException)
+            if (handshakeTimeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is not AmqpException or AmqpConnectionLostException)
             {
-                throw new TimeoutException($"The AMQP handshake with {endpoint} did not finish within {options.ConnectionTimeout.TotalSeconds:0.#} s.", ex);
+                throw new TimeoutException(
+                    $"The AMQP handshake with {endpoint} did not finish within {Seconds(options.HandshakeTimeout)} s (HandshakeTimeout): no {session._awaiting} from the broker.", ex);
             }
 
             if (options.UseTls && TlsHandshake.FromPostHandshakeFailure(endpoint, ex) is { } tlsFailure)
@@ -418,6 +439,8 @@ internal sealed partial class ConnectionSession
     }
 
     private PipeReader Input => _transport.Input;
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>Every channel number of the connection (its negotiated channel_max) is in use. Pool renters wait instead.</summary>

@@ -43,4 +43,44 @@ public sealed class TransientFailureTests
         await conn.CloseAsync(ct);
         await Assert.ThrowsAnyAsync<Exception>(() => connect.WaitAsync(ct));
     }
+
+    [Fact]
+    public async Task A_server_that_accepts_tcp_and_never_speaks_TLS_times_out_in_the_TLS_stage_of_the_handshake_timeout()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var ct = cts.Token;
+        await using var server = new ScriptedAmqpServer(ct);
+        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
+        await using var conn = new AmqpConnection(new AmqpConnectionOptions
+        {
+            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
+            UseTls = true,
+            ConnectionTimeout = TimeSpan.FromSeconds(30),
+            HandshakeTimeout = TimeSpan.FromSeconds(1),
+            InitialConnectTimeout = TimeSpan.FromSeconds(25),
+        });
+        conn.OnError((_, ex) =>
+        {
+            errors.Writer.TryWrite(ex);
+            return ValueTask.CompletedTask;
+        });
+
+        var connect = conn.ConnectAsync(ct);
+        await server.AcceptAsync();
+        var reported = await errors.Reader.ReadAsync(ct);
+
+        var timeout = Assert.IsType<TimeoutException>(reported);
+        Assert.Contains("TLS handshake", timeout.Message, StringComparison.Ordinal);
+        Assert.Contains("1 s", timeout.Message, StringComparison.Ordinal);
+        await conn.CloseAsync(ct);
+        await Assert.ThrowsAnyAsync<Exception>(() => connect.WaitAsync(ct));
+    }
+
+    [Fact]
+    public void The_handshake_timeout_defaults_to_10_s_and_must_be_positive()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(10), new AmqpConnectionOptions().HandshakeTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(2500), AmqpConnectionOptions.Parse("amqp://h/?handshake_timeout=2500").HandshakeTimeout);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AmqpConnection(new AmqpConnectionOptions { HandshakeTimeout = TimeSpan.Zero }));
+    }
 }

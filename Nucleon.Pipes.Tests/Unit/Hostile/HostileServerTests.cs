@@ -164,11 +164,34 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             },
             error =>
             {
+                // Its own bound, not the (much longer) TCP connect timeout; the message names the stage.
                 var timeout = Assert.IsType<TimeoutException>(error);
-                Assert.Contains("handshake", timeout.Message, StringComparison.Ordinal);
+                Assert.Contains("AMQP handshake", timeout.Message, StringComparison.Ordinal);
+                Assert.Contains("connection.start", timeout.Message, StringComparison.Ordinal);
             },
             recovers: true,
-            connectionTimeout: TimeSpan.FromSeconds(2),
+            connectionTimeout: TimeSpan.FromSeconds(30),
+            handshakeTimeout: TimeSpan.FromSeconds(1),
+            maxTimeToError: TimeSpan.FromSeconds(6));
+
+    [Fact]
+    public Task Server_that_stops_after_start_ok_times_out_naming_connection_tune() =>
+        RunHandshakeFaultAsync(
+            async server =>
+            {
+                await server.AcceptAndReadHeaderAsync();
+                await server.SendStartAndReadStartOkAsync();
+                await server.WaitForDisconnectAsync();
+            },
+            error =>
+            {
+                var timeout = Assert.IsType<TimeoutException>(error);
+                Assert.Contains("AMQP handshake", timeout.Message, StringComparison.Ordinal);
+                Assert.Contains("connection.tune", timeout.Message, StringComparison.Ordinal);
+            },
+            recovers: true,
+            connectionTimeout: TimeSpan.FromSeconds(30),
+            handshakeTimeout: TimeSpan.FromSeconds(1),
             maxTimeToError: TimeSpan.FromSeconds(6));
 
     [Fact]
@@ -231,11 +254,12 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
 
     // ------------------------------------------------------------------ harness
 
-    private static AmqpConnectionOptions OptionsFor(int port, ushort heartbeat = 0, TimeSpan? connectionTimeout = null) => new()
+    private static AmqpConnectionOptions OptionsFor(int port, ushort heartbeat = 0, TimeSpan? connectionTimeout = null, TimeSpan? handshakeTimeout = null) => new()
     {
         Endpoints = [new AmqpEndpoint("127.0.0.1", port)],
         InitialConnectTimeout = TimeSpan.FromSeconds(12),
         ConnectionTimeout = connectionTimeout ?? TimeSpan.FromSeconds(5),
+        HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
         Heartbeat = TimeSpan.FromSeconds(heartbeat),
         ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
@@ -310,14 +334,14 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
     }
 
     private async Task RunHandshakeFaultAsync(Func<ScriptedAmqpServer, Task> misbehave, Action<Exception> check, bool recovers,
-        TimeSpan? connectionTimeout = null, TimeSpan? maxTimeToError = null)
+        TimeSpan? connectionTimeout = null, TimeSpan? handshakeTimeout = null, TimeSpan? maxTimeToError = null)
     {
         var sw = Stopwatch.StartNew();
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
         var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-        await using var conn = new AmqpConnection(OptionsFor(server.Port, connectionTimeout: connectionTimeout));
+        await using var conn = new AmqpConnection(OptionsFor(server.Port, connectionTimeout: connectionTimeout, handshakeTimeout: handshakeTimeout));
         conn.OnError((_, ex) =>
         {
             errors.Writer.TryWrite(ex);
