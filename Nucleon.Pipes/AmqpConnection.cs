@@ -17,6 +17,7 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     private readonly List<Func<AmqpConnection, Exception, ValueTask>> _errorHandlers = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _closing = new();
+    private readonly SerialEventQueue _events = new();
     private readonly object _lock = new();
     private TaskCompletionSource<ConnectionSession> _ready = NewGate();
     private ConnectionSession? _current;
@@ -58,7 +59,7 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// <summary>The broker node currently connected to.</summary>
     public AmqpEndpoint? CurrentEndpoint => _current?.Endpoint;
 
-    /// <summary>Raised (on the thread pool) when the broker blocks the connection; the argument is the broker's reason.</summary>
+    /// <summary>Raised (on the thread pool, after the events before it: see <see cref="Connected"/>) when the broker blocks the connection; the argument is the broker's reason.</summary>
     public event EventHandler<string>? Blocked;
 
     /// <summary>Raised (on the thread pool) when the broker unblocks the connection.</summary>
@@ -67,7 +68,12 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// <summary>Raised (on the thread pool) when an established connection is lost; the argument is why.</summary>
     public event EventHandler<Exception>? Disconnected;
 
-    /// <summary>Raised (on the thread pool) after a new connection is up and its hooks have run; the argument is its generation.</summary>
+    /// <summary>
+    /// Raised (on the thread pool) after a new connection is up and its hooks have run; the argument is its generation.
+    /// The connection's events (<see cref="Connected"/>, <see cref="Disconnected"/>, <see cref="Blocked"/>,
+    /// <see cref="Unblocked"/>) are raised one at a time in the order they happened; a handler that blocks
+    /// delays the events after it (never the connection), and exceptions from handlers are ignored.
+    /// </summary>
     public event EventHandler<int>? Connected;
 
     /// <summary>
@@ -307,18 +313,7 @@ public sealed partial class AmqpConnection : IAsyncDisposable
 
     internal void RaiseUnblocked() => Raise(() => Unblocked?.Invoke(this, EventArgs.Empty));
 
-    private static void Raise(Action raise) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static a =>
-        {
-            try
-            {
-                a();
-            }
-            catch (Exception)
-            {
-                // An application handler's exception must not take the connection down.
-            }
-        }, raise, preferLocal: false);
+    private void Raise(Action raise) => _events.Post(raise);
 
     private static TaskCompletionSource<ConnectionSession> NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -362,6 +357,7 @@ public sealed partial class AmqpConnection : IAsyncDisposable
             _ = _ready.Task.Exception;
         }
 
+        _events.Complete();
         _firstConnect?.TrySetException(closed);
         _ = _firstConnect?.Task.Exception;
         if (failure is null || failure is OperationCanceledException)

@@ -34,7 +34,8 @@ public sealed record AmqpConnectionOptions
 
     /// <summary>
     /// Heartbeat interval the client asks for; the lower of this and the broker's value is used
-    /// (zero on either side disables heartbeats). The connection is declared dead after two
+    /// (zero on either side disables heartbeats). AMQP negotiates whole seconds, so a fraction is rounded
+    /// up (500 ms asks for 1 s, 1.5 s for 2 s). The connection is declared dead after two
     /// intervals without a byte from the broker. Default 60 s.
     /// </summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(60);
@@ -77,7 +78,11 @@ public sealed record AmqpConnectionOptions
     /// <summary>First delay before reconnecting after a loss; doubled on each failed attempt up to <see cref="ReconnectMaxDelay"/>, with jitter. Default 100 ms.</summary>
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Cap of the reconnect back-off. Default 10 s.</summary>
+    /// <summary>
+    /// Cap of the reconnect back-off. Also how long a connection must stay up before the back-off starts
+    /// again from <see cref="ReconnectInitialDelay"/>: a connection lost sooner continues the back-off where
+    /// it was, so a broker that drops every new connection is not hammered. Default 10 s.
+    /// </summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long <see cref="AmqpConnection.ConnectAsync"/> keeps trying before it gives up (its token may end it sooner). Default 60 s.</summary>
@@ -114,7 +119,7 @@ public sealed record AmqpConnectionOptions
             }
         }
 
-        if (Heartbeat < TimeSpan.Zero || Heartbeat.TotalSeconds > ushort.MaxValue)
+        if (Heartbeat < TimeSpan.Zero || Math.Ceiling(Heartbeat.TotalSeconds) > ushort.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(Heartbeat), Heartbeat, "Heartbeat must be between 0 and 65535 seconds.");
         }

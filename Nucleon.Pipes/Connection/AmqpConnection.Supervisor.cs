@@ -105,7 +105,7 @@ public sealed partial class AmqpConnection
             }
 
             session.HookPhase = HookPhase.Ended;
-            failures = 0;
+            long upSince = Options.TimeProvider.GetTimestamp();
             lock (_lock)
             {
                 if (token.IsCancellationRequested)
@@ -143,7 +143,13 @@ public sealed partial class AmqpConnection
 
             // Try the next node first: the one that just failed may be the one that is down.
             endpointIndex++;
-            await BackOffAsync(1, token).ConfigureAwait(false);
+            if (Options.TimeProvider.GetElapsedTime(upSince) >= StableAfter)
+            {
+                failures = 0;
+            }
+
+            failures++;
+            await BackOffAsync(failures, token).ConfigureAwait(false);
         }
     }
 
@@ -182,6 +188,13 @@ public sealed partial class AmqpConnection
         session.HookPhase = HookPhase.Ended;
         generationCancellation.Dispose();
     }
+
+    /// <summary>
+    /// How long a connection must stay up before the back-off starts again from
+    /// <see cref="AmqpConnectionOptions.ReconnectInitialDelay"/>: a broker that accepts each connection and
+    /// drops it at once must not get a reconnect every 50-100 ms.
+    /// </summary>
+    private TimeSpan StableAfter => Options.ReconnectMaxDelay;
 
     private async Task BackOffAsync(int failures, CancellationToken cancellationToken)
     {

@@ -60,7 +60,8 @@ internal sealed partial class ConnectionSession
         var tune = MethodFrame.Decode<ConnectionTune>(payload);
         ChannelMax = Negotiate(Options.ChannelMax, tune.ChannelMax) is var c and not 0 ? (ushort)c : ushort.MaxValue;
         FrameMax = Negotiate(Options.FrameMax, tune.FrameMax);
-        uint clientHeartbeat = (uint)Options.Heartbeat.TotalSeconds;
+        // AMQP negotiates whole seconds: round up, so 500 ms asks for 1 s instead of switching heartbeats off.
+        uint clientHeartbeat = (uint)Math.Ceiling(Options.Heartbeat.TotalSeconds);
         uint heartbeat = clientHeartbeat == 0 || tune.Heartbeat == 0 ? 0 : Math.Min(clientHeartbeat, tune.Heartbeat);
         Heartbeat = TimeSpan.FromSeconds(heartbeat);
         _channels = new ChannelCore?[Math.Min(ChannelMax + 1, InitialChannelTableSize)];
