@@ -24,7 +24,7 @@ internal sealed partial class ConnectionSession
                 var buffer = result.Buffer;
                 try
                 {
-                    while (!_stopReading && FrameReader.TryReadFrame(ref buffer, FrameMax, out var frame))
+                    while (!_stopReading && Volatile.Read(ref _aborted) == 0 && FrameReader.TryReadFrame(ref buffer, FrameMax, out var frame))
                     {
                         var pending = HandleFrame(frame);
                         if (!pending.IsCompletedSuccessfully)
@@ -35,13 +35,11 @@ internal sealed partial class ConnectionSession
                 }
                 finally
                 {
-                    if (Volatile.Read(ref _aborted) == 0)
-                    {
-                        Input.AdvanceTo(buffer.Start, buffer.End);
-                    }
+                    // This task owns the PipeReader (Abort only cancels the pending read), so this is always legal.
+                    Input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
-                if (_stopReading)
+                if (_stopReading || Volatile.Read(ref _aborted) != 0)
                 {
                     break;
                 }
@@ -75,6 +73,9 @@ internal sealed partial class ConnectionSession
             {
                 channel?.AbandonContent();
             }
+
+            // The reader is the PipeReader's only user, so it alone completes it, once no frame refers to its buffer.
+            await Input.CompleteAsync().ConfigureAwait(false);
         }
 
         if (_serverClose is not null)

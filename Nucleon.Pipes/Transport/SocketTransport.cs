@@ -39,6 +39,7 @@ internal sealed class SocketTransport : IAsyncDisposable
 
     public AmqpEndpoint Endpoint { get; }
 
+    /// <summary>The bytes from the broker. Only its one reader completes it (see <see cref="DisposeAsync"/>).</summary>
     public PipeReader Input { get; }
 
     public PipeWriter Output => _output.Writer;
@@ -179,10 +180,14 @@ internal sealed class SocketTransport : IAsyncDisposable
         _socket.Dispose();
     }
 
+    /// <summary>
+    /// Closes the socket and the output. <see cref="Input"/> is left to its reader (the session's reader task,
+    /// or the handshake before that task exists), which completes it when it stops: completing it here, on
+    /// another thread, would return the buffer the reader may still be parsing to the pool.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         Abort();
-        await Input.CompleteAsync().ConfigureAwait(false);
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
         _output.Reader.CancelPendingRead();
         await SendLoop.ConfigureAwait(false);
