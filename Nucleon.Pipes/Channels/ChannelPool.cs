@@ -6,9 +6,12 @@ namespace Nucleon.Pipes.Channels;
 /// <summary>
 /// The rental pools of one connection generation: one for plain channels, one for confirm-mode
 /// channels (a channel cannot leave confirm mode, so the two never mix). A channel handed back
-/// healthy is reused without a channel.open round trip; one that saw an error, changed channel-wide
-/// state, still has consumers or unconfirmed publishes, or belongs to an older connection is closed
-/// instead. The pools are bounded: channels beyond the bound are closed when returned.
+/// provably clean is reused without a channel.open round trip; one that saw an error, changed
+/// channel-wide state, still has consumers, unsettled deliveries, unconfirmed or nacked publishes,
+/// an OnReturn handler, or belongs to an older connection is closed instead (see
+/// <see cref="ChannelHygiene"/>). A channel whose last renter sent commands without a reply is
+/// synced (one round trip) before the next renter gets it. The pools are bounded: channels beyond
+/// the bound are closed when returned.
 /// </summary>
 internal sealed class ChannelPool
 {
@@ -47,7 +50,32 @@ internal sealed class ChannelPool
 
             if (core.IsReusable)
             {
-                return core;
+                if (!core.Hygiene.Unsynced)
+                {
+                    return core;
+                }
+
+                // The last renter's publishes or acks may still earn an asynchronous channel error (a 404
+                // for a missing exchange): one round trip proves they did not, before this renter gets it.
+                try
+                {
+                    await core.SyncAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (AmqpException)
+                {
+                    core.Discard();
+                    continue;
+                }
+                catch
+                {
+                    core.Discard();
+                    throw;
+                }
+
+                if (core.IsReusable)
+                {
+                    return core;
+                }
             }
 
             if (core.IsNew)

@@ -8,8 +8,8 @@ namespace Nucleon.Pipes.Connection;
 
 /// <summary>
 /// The single reader task of a connection: parses frames straight out of the PipeReader's buffer and
-/// routes them (channel 0 to the session, others to their channel). Only a full consumer inbox makes it
-/// wait; everything else is handled synchronously. It is the PipeReader's only user and completes it.
+/// routes them (channel 0 to the session, others to their channel). It never waits for a consume loop
+/// (dispatch hands deliveries over synchronously). It is the PipeReader's only user and completes it.
 /// </summary>
 internal sealed class ConnectionReader(ConnectionSession session, PipeReader input, ChannelTable channels, uint frameMax, HeartbeatMonitor? heartbeats)
 {
