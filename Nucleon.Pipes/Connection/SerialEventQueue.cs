@@ -17,7 +17,11 @@ internal sealed class SerialEventQueue
     {
         if (_pending.Writer.TryWrite(raise) && Interlocked.Exchange(ref _started, 1) == 0)
         {
-            _ = Task.Run(PumpAsync);
+            // Handlers must not inherit whatever execution context the first event happened to be raised in.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(PumpAsync);
+            }
         }
     }
 

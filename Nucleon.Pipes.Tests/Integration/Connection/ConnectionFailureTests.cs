@@ -47,12 +47,7 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
         };
         await using var conn = new AmqpConnection(options);
-        var reports = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-        conn.OnError((_, e) =>
-        {
-            reports.Enqueue(e);
-            return ValueTask.CompletedTask;
-        });
+        var reports = RecordErrors(conn);
 
         // 530 is not a definitive answer (the vhost may be on its way, or a node still starting it): retried.
         var ex = await Assert.ThrowsAsync<AmqpConnectionLostException>(() => conn.ConnectAsync(cts.Token));
@@ -79,12 +74,7 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         };
         await using var conn = new AmqpConnection(options);
-        var reports = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-        conn.OnError((_, e) =>
-        {
-            reports.Enqueue(e);
-            return ValueTask.CompletedTask;
-        });
+        var reports = RecordErrors(conn);
 
         var connect = conn.ConnectAsync(ct);
         await server.AcceptAndHandshakeAsync();
@@ -111,12 +101,7 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         };
         await using var conn = new AmqpConnection(options);
-        var reports = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-        conn.OnError((_, e) =>
-        {
-            reports.Enqueue(e);
-            return ValueTask.CompletedTask;
-        });
+        var reports = RecordErrors(conn);
 
         var ex = await Assert.ThrowsAsync<AmqpAuthenticationException>(() => conn.ConnectAsync(cts.Token));
 
@@ -125,6 +110,17 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
         Assert.IsType<AmqpAuthenticationException>(reports.First());
         Assert.IsNotType<AmqpAuthenticationException>(reports.Last());
         Assert.True(conn.Completion.IsFaulted);
+    }
+
+    private static System.Collections.Concurrent.ConcurrentQueue<Exception> RecordErrors(AmqpConnection conn)
+    {
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        conn.OnError((_, e) =>
+        {
+            reports.Enqueue(e);
+            return ValueTask.CompletedTask;
+        });
+        return reports;
     }
 
     private static int FreePort()

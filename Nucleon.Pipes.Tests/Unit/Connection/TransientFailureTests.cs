@@ -13,26 +13,14 @@ public sealed class TransientFailureTests
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-        await using var conn = new AmqpConnection(new AmqpConnectionOptions
-        {
-            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
-            UseTls = true,
-            InitialConnectTimeout = TimeSpan.FromSeconds(25),
-            ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
-            ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
-        });
-        conn.OnError((_, ex) =>
-        {
-            errors.Writer.TryWrite(ex);
-            return ValueTask.CompletedTask;
-        });
+        await using var conn = new AmqpConnection(TlsOptions(server));
+        var errors = RecordErrors(conn);
 
         var connect = conn.ConnectAsync(ct);
         await server.AcceptAsync();
         server.DropClient();
 
-        var reported = await errors.Reader.ReadAsync(ct);
+        var reported = await errors.ReadAsync(ct);
         Assert.Contains("TLS", reported.Message, StringComparison.Ordinal);
 
         // A node going away mid-handshake is not an answer about the certificate: the client tries again.
@@ -50,24 +38,12 @@ public sealed class TransientFailureTests
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-        await using var conn = new AmqpConnection(new AmqpConnectionOptions
-        {
-            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
-            UseTls = true,
-            ConnectionTimeout = TimeSpan.FromSeconds(30),
-            HandshakeTimeout = TimeSpan.FromSeconds(1),
-            InitialConnectTimeout = TimeSpan.FromSeconds(25),
-        });
-        conn.OnError((_, ex) =>
-        {
-            errors.Writer.TryWrite(ex);
-            return ValueTask.CompletedTask;
-        });
+        await using var conn = new AmqpConnection(TlsOptions(server) with { HandshakeTimeout = TimeSpan.FromSeconds(1) });
+        var errors = RecordErrors(conn);
 
         var connect = conn.ConnectAsync(ct);
         await server.AcceptAsync();
-        var reported = await errors.Reader.ReadAsync(ct);
+        var reported = await errors.ReadAsync(ct);
 
         var timeout = Assert.IsType<TimeoutException>(reported);
         Assert.Contains("TLS handshake", timeout.Message, StringComparison.Ordinal);
@@ -82,5 +58,26 @@ public sealed class TransientFailureTests
         Assert.Equal(TimeSpan.FromSeconds(10), new AmqpConnectionOptions().HandshakeTimeout);
         Assert.Equal(TimeSpan.FromMilliseconds(2500), AmqpConnectionOptions.Parse("amqp://h/?handshake_timeout=2500").HandshakeTimeout);
         Assert.Throws<ArgumentOutOfRangeException>(() => new AmqpConnection(new AmqpConnectionOptions { HandshakeTimeout = TimeSpan.Zero }));
+    }
+
+    private static AmqpConnectionOptions TlsOptions(ScriptedAmqpServer server) => new()
+    {
+        Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
+        UseTls = true,
+        ConnectionTimeout = TimeSpan.FromSeconds(30),
+        InitialConnectTimeout = TimeSpan.FromSeconds(25),
+        ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+        ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
+    };
+
+    private static System.Threading.Channels.ChannelReader<Exception> RecordErrors(AmqpConnection conn)
+    {
+        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
+        conn.OnError((_, ex) =>
+        {
+            errors.Writer.TryWrite(ex);
+            return ValueTask.CompletedTask;
+        });
+        return errors.Reader;
     }
 }
