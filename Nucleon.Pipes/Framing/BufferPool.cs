@@ -28,6 +28,7 @@ internal static class BufferPool
     private const int MinSize = 16;
     private const int MinShift = 4;
     private static readonly SizeClass[] Classes = CreateClasses();
+    // Held in a static field: a timer nobody references is collected and stops firing.
     private static readonly Timer Trimmer = new(static _ => Trim(), null, TrimInterval, TrimInterval);
 
     /// <summary>Bytes currently held by the pool (not rented out).</summary>
@@ -35,7 +36,7 @@ internal static class BufferPool
     {
         get
         {
-            GC.KeepAlive(Trimmer);
+            GC.KeepAlive(Trimmer); // (the field is otherwise never read)
             long total = 0;
             foreach (var c in Classes)
             {
