@@ -176,7 +176,7 @@ public class AmqpChannel : IAsyncDisposable
     {
         ArgumentChecks.ShortString(exchange, nameof(exchange));
         ArgumentChecks.ShortString(routingKey, nameof(routingKey));
-        return Core.PublishAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
+        return Core.Publisher.PublishAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
     }
 
     /// <summary>basic.get: fetches one message, or null when the queue is empty.</summary>

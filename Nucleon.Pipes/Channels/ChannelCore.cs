@@ -8,12 +8,15 @@ using Nucleon.Pipes.Protocol;
 namespace Nucleon.Pipes.Channels;
 
 /// <summary>
-/// One open AMQP channel on one physical connection: its outbound queue, its synchronous-call slot,
-/// its publisher confirms, its consumers, and the reader-side state that assembles content
-/// (method + header + body frames) into deliveries. Public channel objects are thin facades over
-/// this; a core is opened once and never reopened, so a closed core stays closed.
+/// One AMQP channel on one physical connection: its state (opening, open, closing, closed), its
+/// synchronous calls through the <see cref="RpcSlot"/>, settlements and basic.get. The other jobs
+/// live in their own parts: <see cref="ChannelPublisher"/> (publishing), <see cref="ConfirmTracker"/>
+/// (publisher confirms), <see cref="ConsumerRegistry"/> (consumers), <see cref="ChannelInbound"/>
+/// (the reader's side) and <see cref="ChannelHygiene"/> (what renters leave behind). Public channel
+/// objects are thin facades over this; a core is opened once and never reopened, so a closed core
+/// stays closed.
 /// </summary>
-internal sealed partial class ChannelCore : IDisposable
+internal sealed class ChannelCore : IDisposable
 {
     private const int Opening = 0, Open = 1, Closing = 2, Closed = 3;
 
@@ -27,6 +30,8 @@ internal sealed partial class ChannelCore : IDisposable
         Options = options;
         Queue = session.Writer.CreateQueue(number, session.Options.ChannelOutboundCapacity);
         Consumers = new ConsumerRegistry(this);
+        Publisher = new ChannelPublisher(this);
+        Inbound = new ChannelInbound(this);
         if (options.PublisherConfirms)
         {
             Confirms = new ConfirmTracker(session.Options.MaxOutstandingConfirms);
@@ -44,6 +49,11 @@ internal sealed partial class ChannelCore : IDisposable
     public RpcSlot Rpc { get; } = new();
 
     public ConsumerRegistry Consumers { get; }
+
+    public ChannelPublisher Publisher { get; }
+
+    /// <summary>The connection's reader side of this channel.</summary>
+    public ChannelInbound Inbound { get; }
 
     /// <summary>What renters left behind (see <see cref="ChannelHygiene"/>).</summary>
     public ChannelHygiene Hygiene { get; } = new();
@@ -126,111 +136,6 @@ internal sealed partial class ChannelCore : IDisposable
 
     public static uint Id<T>() where T : struct, IAmqpMethod<T> => ((uint)T.ClassId << 16) | T.MethodId;
 
-    /// <summary>Publishes one message: method, header and body frames encoded together into one command.</summary>
-    public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
-    {
-        ThrowIfUnusable();
-        if (body.Length > Session.Options.MaxMessageSize)
-        {
-            throw new ArgumentException($"The message body is {body.Length} bytes; MaxMessageSize is {Session.Options.MaxMessageSize}.", nameof(body));
-        }
-
-        if (Confirms is null)
-        {
-            // A confirmed publish is proven by its confirm; a plain one only by a later round trip.
-            Hygiene.SentWithoutReply();
-        }
-
-        var publish = new BasicPublish(exchange, routingKey, mandatory, false);
-        int frameMax = Session.FrameMaxForBodies;
-        if (body.Length >= BodyByReferenceThreshold)
-        {
-            return PublishByReferenceAsync(publish, body, properties, frameMax, cancellationToken);
-        }
-
-        byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
-        return SendPublishAsync(new OutboundCommand(buffer, n), cancellationToken);
-    }
-
-    /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>
-    internal const int BodyByReferenceThreshold = 128 * 1024;
-
-    // A large body is not copied into the command: the writer frames it from the caller's memory, and
-    // this call returns only once the writer is done with it (so the caller may reuse its buffer, as
-    // with every publish). Without confirms that means: returns when the body is in the socket pipe.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, int frameMax, CancellationToken cancellationToken)
-    {
-        byte[] buffer = EncodePublish(publish, properties, body.Length, ReadOnlySpan<byte>.Empty, frameMax, out int n);
-        var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
-        try
-        {
-            await SendPublishAsync(new OutboundCommand(buffer, n, lease), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Every path releases the command exactly once (written, dropped or refused), which ends the lease.
-            await lease.WaitAsync().ConfigureAwait(false);
-            lease.Return();
-        }
-    }
-
-    /// <summary>
-    /// Encodes basic.publish and its content header for a body of <paramref name="bodySize"/> bytes into a
-    /// rented buffer, followed by the body frames of <paramref name="inlineBody"/> (empty when the body is
-    /// sent by reference).
-    /// </summary>
-    private byte[] EncodePublish(in BasicPublish publish, BasicProperties? properties, int bodySize, ReadOnlySpan<byte> inlineBody, int frameMax, out int length)
-    {
-        int size = FrameWriter.MethodFrameSize(publish)
-            + FrameWriter.ContentHeaderFrameSize(properties)
-            + FrameWriter.BodyFramesSize(inlineBody.Length, frameMax);
-        byte[] buffer = OutboundCommand.Rent(size);
-        try
-        {
-            length = FrameWriter.WriteMethodFrame(buffer, Number, publish);
-            length += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(length), Number, (ulong)bodySize, properties);
-            length += FrameWriter.WriteBodyFrames(buffer.AsSpan(length), Number, inlineBody, frameMax);
-            return buffer;
-        }
-        catch
-        {
-            BufferPool.Return(buffer);
-            throw;
-        }
-    }
-
-    private ValueTask SendPublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
-        Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
-            ? PublishWhenUnblockedAsync(command, cancellationToken)
-            : EnqueuePublishAsync(command, cancellationToken);
-
-    // connection.blocked, or the broker's channel.flow(false): publishes wait (bounded by their token) instead of piling up.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
-            if (Volatile.Read(ref _flowResumed) is { } resumed)
-            {
-                await resumed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            command.Release();
-            throw;
-        }
-
-        await EnqueuePublishAsync(command, cancellationToken).ConfigureAwait(false);
-    }
-
-    private ValueTask EnqueuePublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
-        Confirms is { } confirms
-            ? confirms.PublishAsync(Queue, command, cancellationToken)
-            : Queue.EnqueueAsync(command, cancellationToken);
-
     /// <summary>basic.ack / basic.nack / basic.reject for a delivery of this channel.</summary>
     public ValueTask SettleAsync(SettleKind kind, ulong deliveryTag, bool multiple, bool requeue, CancellationToken cancellationToken)
     {
@@ -258,22 +163,6 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     private ulong _settledThrough;
-
-    // Set while the broker has paused this channel's publishing (channel.flow active=false).
-    private TaskCompletionSource? _flowResumed;
-
-    /// <summary>Reader: the broker paused (false) or resumed (true) publishing on this channel.</summary>
-    public void SetFlow(bool active)
-    {
-        if (active)
-        {
-            Interlocked.Exchange(ref _flowResumed, null)?.TrySetResult();
-        }
-        else
-        {
-            Interlocked.CompareExchange(ref _flowResumed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-        }
-    }
 
     /// <summary>Every delivery tag up to this one was settled by a multiple ack or nack.</summary>
     public ulong SettledThrough => Volatile.Read(ref _settledThrough);
@@ -447,6 +336,23 @@ internal sealed partial class ChannelCore : IDisposable
         null => new AmqpChannelClosedException($"Channel {Number} is not open yet."),
     };
 
+    // ------------------------------------------------------------------ reader side (see ChannelInbound)
+
+    public Delivery? HandleMethod(uint id, ReadOnlySpan<byte> payload) => Inbound.HandleMethod(id, payload);
+
+    public Delivery? HandleHeader(ReadOnlySpan<byte> payload) => Inbound.HandleHeader(payload);
+
+    public Delivery? HandleBody(in ReadOnlySequence<byte> payload) => Inbound.HandleBody(payload);
+
+    public void AbandonContent() => Inbound.AbandonContent();
+
+    /// <summary>Reader: hands a complete delivery to its consumer (never waits; see <see cref="ConsumerRegistry.Dispatch"/>).</summary>
+    public ValueTask DispatchAsync(Delivery delivery)
+    {
+        Consumers.Dispatch(delivery);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Fails everything pending on this channel with <paramref name="reason"/>.</summary>
     public void MarkClosed(Exception reason, bool graceful)
     {
@@ -456,7 +362,7 @@ internal sealed partial class ChannelCore : IDisposable
         Rpc.Fail(reason);
         Confirms?.FailAll(reason);
         Consumers.EndAll(reason, graceful);
-        SetFlow(active: true); // paused publishes go on to find the channel closed
+        Publisher.SetFlow(active: true); // paused publishes go on to find the channel closed
     }
 
     // ------------------------------------------------------------------ get

@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using Nucleon.Pipes.Connection;
+using Nucleon.Pipes.Framing;
+using Nucleon.Pipes.Protocol;
+
+namespace Nucleon.Pipes.Channels;
+
+/// <summary>
+/// Publishing on one channel: encodes basic.publish, its content header and body into one command
+/// (or frames a large body from the caller's memory), holds publishes back while the connection is
+/// blocked or the broker has paused the channel (channel.flow), and hands confirmed publishes to
+/// the channel's <see cref="ConfirmTracker"/>.
+/// </summary>
+internal sealed class ChannelPublisher(ChannelCore channel)
+{
+    // Set while the broker has paused this channel's publishing (channel.flow active=false).
+    private TaskCompletionSource? _flowResumed;
+
+    /// <summary>Reader: the broker paused (false) or resumed (true) publishing on this channel.</summary>
+    public void SetFlow(bool active)
+    {
+        if (active)
+        {
+            Interlocked.Exchange(ref _flowResumed, null)?.TrySetResult();
+        }
+        else
+        {
+            Interlocked.CompareExchange(ref _flowResumed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        }
+    }
+
+    /// <summary>Publishes one message: method, header and body frames encoded together into one command.</summary>
+    public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
+    {
+        channel.ThrowIfUnusable();
+        if (body.Length > channel.Session.Options.MaxMessageSize)
+        {
+            throw new ArgumentException($"The message body is {body.Length} bytes; MaxMessageSize is {channel.Session.Options.MaxMessageSize}.", nameof(body));
+        }
+
+        if (channel.Confirms is null)
+        {
+            // A confirmed publish is proven by its confirm; a plain one only by a later round trip.
+            channel.Hygiene.SentWithoutReply();
+        }
+
+        var publish = new BasicPublish(exchange, routingKey, mandatory, false);
+        int frameMax = channel.Session.FrameMaxForBodies;
+        if (body.Length >= BodyByReferenceThreshold)
+        {
+            return PublishByReferenceAsync(publish, body, properties, frameMax, cancellationToken);
+        }
+
+        byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
+        return SendPublishAsync(new OutboundCommand(buffer, n), cancellationToken);
+    }
+
+    /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>
+    internal const int BodyByReferenceThreshold = 128 * 1024;
+
+    // A large body is not copied into the command: the writer frames it from the caller's memory, and
+    // this call returns only once the writer is done with it (so the caller may reuse its buffer, as
+    // with every publish). Without confirms that means: returns when the body is in the socket pipe.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, int frameMax, CancellationToken cancellationToken)
+    {
+        byte[] buffer = EncodePublish(publish, properties, body.Length, ReadOnlySpan<byte>.Empty, frameMax, out int n);
+        var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
+        try
+        {
+            await SendPublishAsync(new OutboundCommand(buffer, n, lease), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Every path releases the command exactly once (written, dropped or refused), which ends the lease.
+            await lease.WaitAsync().ConfigureAwait(false);
+            lease.Return();
+        }
+    }
+
+    /// <summary>
+    /// Encodes basic.publish and its content header for a body of <paramref name="bodySize"/> bytes into a
+    /// rented buffer, followed by the body frames of <paramref name="inlineBody"/> (empty when the body is
+    /// sent by reference).
+    /// </summary>
+    private byte[] EncodePublish(in BasicPublish publish, BasicProperties? properties, int bodySize, ReadOnlySpan<byte> inlineBody, int frameMax, out int length)
+    {
+        int size = FrameWriter.MethodFrameSize(publish)
+            + FrameWriter.ContentHeaderFrameSize(properties)
+            + FrameWriter.BodyFramesSize(inlineBody.Length, frameMax);
+        byte[] buffer = OutboundCommand.Rent(size);
+        try
+        {
+            length = FrameWriter.WriteMethodFrame(buffer, channel.Number, publish);
+            length += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(length), channel.Number, (ulong)bodySize, properties);
+            length += FrameWriter.WriteBodyFrames(buffer.AsSpan(length), channel.Number, inlineBody, frameMax);
+            return buffer;
+        }
+        catch
+        {
+            BufferPool.Return(buffer);
+            throw;
+        }
+    }
+
+    private ValueTask SendPublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
+        channel.Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
+            ? PublishWhenUnblockedAsync(command, cancellationToken)
+            : EnqueuePublishAsync(command, cancellationToken);
+
+    // connection.blocked, or the broker's channel.flow(false): publishes wait (bounded by their token) instead of piling up.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await channel.Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref _flowResumed) is { } resumed)
+            {
+                await resumed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            command.Release();
+            throw;
+        }
+
+        await EnqueuePublishAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask EnqueuePublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
+        channel.Confirms is { } confirms
+            ? confirms.PublishAsync(channel.Queue, command, cancellationToken)
+            : channel.Queue.EnqueueAsync(command, cancellationToken);
+}
