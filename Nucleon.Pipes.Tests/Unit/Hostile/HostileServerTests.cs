@@ -109,6 +109,23 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             await server.SendFrameAsync(AmqpConstants.FrameMethod, 1, new byte[] { 0x00, 60, 0x03, 0xE7, 1, 2, 3 });
         });
 
+    [Theory]
+    [InlineData(AmqpReplyCode.AccessRefused, "ACCESS_REFUSED - user permissions were revoked")]
+    [InlineData(AmqpReplyCode.NotAllowed, "NOT_ALLOWED - vhost is being deleted")]
+    public Task A_server_close_of_an_established_connection_is_never_permanent(ushort code, string text) =>
+        RunAfterHandshakeAsync(expectedCode: null, openChannel: false, misbehave: async server =>
+        {
+            await server.SendMethodAsync(0, new ConnectionClose(code, text, 0, 0));
+            await server.ReadMethodAsync(0, MethodIds.ConnectionCloseOk);
+        },
+        check: error =>
+        {
+            // Reported, then the connection comes back (the harness checks the reconnect): only an answer
+            // during the handshake can be definitive.
+            var closed = Assert.IsType<AmqpConnectionException>(error);
+            Assert.Equal(code, closed.ReplyCode);
+        });
+
     // ------------------------------------------------------------------ during the handshake
 
     [Fact]
