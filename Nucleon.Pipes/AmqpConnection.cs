@@ -9,21 +9,13 @@ namespace Nucleon.Pipes;
 /// every new connection before any channel is handed out from it. Channels are rented
 /// (<see cref="RentChannelAsync"/>, pooled) or allocated (<see cref="AllocateChannelAsync"/>, owned by the caller).
 /// </summary>
-public sealed partial class AmqpConnection : IAsyncDisposable
+public sealed class AmqpConnection : IAsyncDisposable
 {
-    private static readonly AsyncLocal<ConnectionSession?> HookSession = new();
-
     private readonly List<Func<AmqpConnection, CancellationToken, Task>> _hooks = [];
     private readonly List<Func<AmqpConnection, Exception, ValueTask>> _errorHandlers = [];
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _closing = new();
+    private readonly SerialEventQueue _events = new();
     private readonly object _lock = new();
-    private TaskCompletionSource<ConnectionSession> _ready = NewGate();
-    private ConnectionSession? _current;
-    private ChannelPool? _pool;
-    private Task? _supervisor;
-    private TaskCompletionSource? _firstConnect;
-    private int _generation;
+    private readonly ConnectionSupervisor _supervisor;
 
     /// <summary>Creates a connection from an AMQP URI, e.g. <c>amqp://guest:guest@localhost:5672/%2f?heartbeat=30</c>. Nothing is sent until <see cref="ConnectAsync"/>.</summary>
     /// <exception cref="UriFormatException">The URI is malformed (the message never contains the password).</exception>
@@ -35,30 +27,31 @@ public sealed partial class AmqpConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        _supervisor = new ConnectionSupervisor(this);
     }
 
     /// <summary>The options this connection was created with.</summary>
     public AmqpConnectionOptions Options { get; }
 
     /// <summary>Completes when the connection has been closed for good: by <see cref="CloseAsync"/> or by a permanent failure (faulted with its cause).</summary>
-    public Task Completion => _completion.Task;
+    public Task Completion => _supervisor.Completion;
 
     /// <summary>True while a connection to the broker is up and its hooks have run.</summary>
-    public bool IsConnected => _current is { IsOpen: true } s && !s.HooksRunning;
+    public bool IsConnected => _supervisor.Gate.Current is { IsOpen: true } s && !s.HooksRunning;
 
     /// <summary>True while the broker blocks publishing on this connection (resource alarm).</summary>
-    public bool IsBlocked => _current is { IsBlocked: true };
+    public bool IsBlocked => _supervisor.Gate.Current is { IsBlocked: true };
 
     /// <summary>How many connections have been established so far (1 after the first connect; +1 per reconnect).</summary>
-    public int Generation => Volatile.Read(ref _generation);
+    public int Generation => _supervisor.Generation;
 
     /// <summary>The broker's server-properties of the current connection (product, version, capabilities).</summary>
-    public IDictionary<string, object?> ServerProperties => _current?.ServerProperties ?? new Dictionary<string, object?>();
+    public IDictionary<string, object?> ServerProperties => _supervisor.Gate.Current?.ServerProperties ?? new Dictionary<string, object?>();
 
     /// <summary>The broker node currently connected to.</summary>
-    public AmqpEndpoint? CurrentEndpoint => _current?.Endpoint;
+    public AmqpEndpoint? CurrentEndpoint => _supervisor.Gate.Current?.Endpoint;
 
-    /// <summary>Raised (on the thread pool) when the broker blocks the connection; the argument is the broker's reason.</summary>
+    /// <summary>Raised (on the thread pool, after the events before it: see <see cref="Connected"/>) when the broker blocks the connection; the argument is the broker's reason.</summary>
     public event EventHandler<string>? Blocked;
 
     /// <summary>Raised (on the thread pool) when the broker unblocks the connection.</summary>
@@ -67,7 +60,12 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// <summary>Raised (on the thread pool) when an established connection is lost; the argument is why.</summary>
     public event EventHandler<Exception>? Disconnected;
 
-    /// <summary>Raised (on the thread pool) after a new connection is up and its hooks have run; the argument is its generation.</summary>
+    /// <summary>
+    /// Raised (on the thread pool) after a new connection is up and its hooks have run; the argument is its generation.
+    /// The connection's events (<see cref="Connected"/>, <see cref="Disconnected"/>, <see cref="Blocked"/>,
+    /// <see cref="Unblocked"/>) are raised one at a time in the order they happened; a handler that blocks
+    /// delays the events after it (never the connection), and exceptions from handlers are ignored.
+    /// </summary>
     public event EventHandler<int>? Connected;
 
     /// <summary>
@@ -76,6 +74,14 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// reported to <see cref="OnError"/>, and that connection is dropped and tried again, so hooks
     /// should be idempotent (declare, bind, consume). Register hooks before <see cref="ConnectAsync"/>.
     /// </summary>
+    /// <remarks>
+    /// The hook's <see cref="CancellationToken"/> belongs to the connection it runs on: it is cancelled
+    /// when that connection is lost (or the <see cref="AmqpConnection"/> is closed). Once that connection
+    /// is lost, channel requests made from the hook throw <see cref="AmqpConnectionLostException"/> at
+    /// once; the loss is reported to <see cref="OnError"/> and the supervisor no longer waits for the
+    /// hook: it reconnects and runs all hooks again on the next connection. So a hook should give up
+    /// when its token is cancelled, not retry.
+    /// </remarks>
     public void OnConnect(Func<AmqpConnection, CancellationToken, Task> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
@@ -103,37 +109,28 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     /// Connects and runs the on-connect hooks. Returns once both are done. While the broker is
     /// unreachable it keeps trying (with back-off, over every endpoint) until
     /// <paramref name="cancellationToken"/> or <see cref="AmqpConnectionOptions.InitialConnectTimeout"/> ends it.
-    /// Permanent failures (authentication refused, unknown virtual host) throw at once.
+    /// A definitive refusal (403 ACCESS_REFUSED during the handshake, no common SASL mechanism, a refused
+    /// TLS certificate) throws once every endpoint has been tried; everything else (timeouts, I/O errors,
+    /// 530, a broken TLS handshake) is retried. See "Reconnect policy" in the README.
     /// After a successful connect, the connection reconnects by itself whenever it is lost.
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
-        TaskCompletionSource first;
-        lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_completion.Task.IsCompleted, this);
-            if (_firstConnect is null)
-            {
-                _firstConnect = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _supervisor = Task.Run(SuperviseAsync, CancellationToken.None);
-            }
-
-            first = _firstConnect;
-        }
-
+        var first = _supervisor.Start();
         try
         {
-            await first.Task.WaitAsync(Options.InitialConnectTimeout, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            await first.WaitAsync(Options.InitialConnectTimeout, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {
-            var failure = new AmqpConnectionLostException($"Could not connect to {Options} within {Options.InitialConnectTimeout.TotalSeconds:0.#} s; last error: {_lastError?.Message ?? "none"}", _lastError ?? ex);
-            await ShutdownAsync(failure).ConfigureAwait(false);
+            var last = _supervisor.LastError;
+            var failure = new AmqpConnectionLostException($"Could not connect to {Options} within {Options.InitialConnectTimeout.TotalSeconds:0.#} s; last error: {last?.Message ?? "none"}", last ?? ex);
+            await _supervisor.ShutdownAsync(failure).ConfigureAwait(false);
             throw failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await ShutdownAsync(new OperationCanceledException("ConnectAsync was cancelled.", cancellationToken)).ConfigureAwait(false);
+            await _supervisor.ShutdownAsync(new OperationCanceledException("ConnectAsync was cancelled.", cancellationToken)).ConfigureAwait(false);
             throw;
         }
     }
@@ -149,7 +146,7 @@ public sealed partial class AmqpConnection : IAsyncDisposable
         while (true)
         {
             var session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
-            var pool = session.HooksRunning ? null : Volatile.Read(ref _pool);
+            var pool = session.HooksRunning ? null : _supervisor.Gate.Pool;
             try
             {
                 if (pool is null)
@@ -222,14 +219,7 @@ public sealed partial class AmqpConnection : IAsyncDisposable
     }
 
     /// <summary>Closes the connection for good (connection.close, bounded wait for close-ok) and stops reconnecting.</summary>
-    public async Task CloseAsync(CancellationToken cancellationToken = default)
-    {
-        await ShutdownAsync(null).ConfigureAwait(false);
-        if (_supervisor is { } supervisor)
-        {
-            await supervisor.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task CloseAsync(CancellationToken cancellationToken = default) => _supervisor.CloseAsync(cancellationToken);
 
     /// <summary>Same as <see cref="CloseAsync"/>.</summary>
     public async ValueTask DisposeAsync()
@@ -248,39 +238,24 @@ public sealed partial class AmqpConnection : IAsyncDisposable
 
     // ------------------------------------------------------------------ internals
 
-    internal bool IsCurrentSession(ConnectionSession session) => ReferenceEquals(Volatile.Read(ref _current), session);
+    internal bool IsCurrentSession(ConnectionSession session) => ReferenceEquals(_supervisor.Gate.Current, session);
 
     /// <summary>The current connection's session (for tests and the connection-level consumer).</summary>
-    internal ConnectionSession? CurrentSession => Volatile.Read(ref _current);
+    internal ConnectionSession? CurrentSession => _supervisor.Gate.Current;
 
-    internal async ValueTask<ConnectionSession> GetSessionAsync(CancellationToken cancellationToken)
+    internal ValueTask<ConnectionSession> GetSessionAsync(CancellationToken cancellationToken) =>
+        _supervisor.Started
+            ? _supervisor.Gate.WaitAsync(cancellationToken)
+            : throw new InvalidOperationException("Call ConnectAsync before using the connection.");
+
+    /// <summary>The on-connect hooks, in registration order (a snapshot).</summary>
+    internal IReadOnlyList<Func<AmqpConnection, CancellationToken, Task>> Hooks
     {
-        if (HookSession.Value is { HooksRunning: true, IsOpen: true } hookSession)
+        get
         {
-            return hookSession;
-        }
-
-        while (true)
-        {
-            var gate = Volatile.Read(ref _ready);
-            if (_firstConnect is null)
+            lock (_lock)
             {
-                throw new InvalidOperationException("Call ConnectAsync before using the connection.");
-            }
-
-            var session = gate.Task.IsCompletedSuccessfully
-                ? gate.Task.Result
-                : await gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (session.IsOpen)
-            {
-                return session;
-            }
-
-            // That connection just died and the supervisor has not swapped the gate yet.
-            await Task.Yield();
-            if (ReferenceEquals(gate, Volatile.Read(ref _ready)))
-            {
-                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+                return [.. _hooks];
             }
         }
     }
@@ -289,78 +264,21 @@ public sealed partial class AmqpConnection : IAsyncDisposable
 
     internal void RaiseUnblocked() => Raise(() => Unblocked?.Invoke(this, EventArgs.Empty));
 
-    private static void Raise(Action raise) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static a =>
-        {
-            try
-            {
-                a();
-            }
-            catch (Exception)
-            {
-                // An application handler's exception must not take the connection down.
-            }
-        }, raise, preferLocal: false);
+    private void Raise(Action raise) => _events.Post(raise);
 
-    private static TaskCompletionSource<ConnectionSession> NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    internal void RaiseConnected(int generation) => Raise(() => Connected?.Invoke(this, generation));
 
-    private Exception? _lastError;
+    internal void RaiseDisconnected(Exception reason) => Raise(() => Disconnected?.Invoke(this, reason));
 
-    private async Task ShutdownAsync(Exception? failure)
-    {
-        lock (_lock)
-        {
-            if (_closing.IsCancellationRequested)
-            {
-                return;
-            }
-
-            _closing.Cancel();
-        }
-
-        var session = Volatile.Read(ref _current);
-        if (session is not null)
-        {
-            await session.CloseAsync(AmqpReplyCode.Success, "Goodbye", TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        }
-
-        Finish(failure);
-    }
-
-    private void Finish(Exception? failure)
-    {
-        var closed = failure ?? new AmqpChannelClosedException("The connection was closed by the application.");
-        lock (_lock)
-        {
-            // Renters waiting for a connection learn that none will come: fail the gate they await
-            // (replacing it alone would leave them waiting forever), or install a failed one.
-            var none = closed is AmqpException ? closed : new AmqpConnectionLostException(closed.Message, closed);
-            if (!_ready.TrySetException(none))
-            {
-                _ready = NewGate();
-                _ready.TrySetException(none);
-            }
-
-            _ = _ready.Task.Exception;
-        }
-
-        _firstConnect?.TrySetException(closed);
-        _ = _firstConnect?.Task.Exception;
-        if (failure is null || failure is OperationCanceledException)
-        {
-            _completion.TrySetResult();
-        }
-        else
-        {
-            _completion.TrySetException(failure);
-        }
-    }
+    /// <summary>Closed for good: events already raised are still delivered, none after.</summary>
+    internal void OnClosedForGood() => _events.Complete();
 
     /// <summary>An application callback threw: the error goes to the <see cref="OnError"/> handlers, never up the stack.</summary>
     internal void ReportCallbackFailure(string callback, Exception error) =>
         _ = ReportAsync(new AmqpCallbackException(callback, error));
 
-    private async Task ReportAsync(Exception error)
+    /// <summary>Tells every <see cref="OnError"/> handler, in order; their exceptions are ignored.</summary>
+    internal async Task ReportAsync(Exception error)
     {
         Func<AmqpConnection, Exception, ValueTask>[] handlers;
         lock (_lock)

@@ -34,7 +34,8 @@ public sealed record AmqpConnectionOptions
 
     /// <summary>
     /// Heartbeat interval the client asks for; the lower of this and the broker's value is used
-    /// (zero on either side disables heartbeats). The connection is declared dead after two
+    /// (zero on either side disables heartbeats). AMQP negotiates whole seconds, so a fraction is rounded
+    /// up (500 ms asks for 1 s, 1.5 s for 2 s). The connection is declared dead after two
     /// intervals without a byte from the broker. Default 60 s.
     /// </summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(60);
@@ -45,8 +46,16 @@ public sealed record AmqpConnectionOptions
     /// <summary>Most channels the client wants (0 = no limit, i.e. 65535). Negotiated down to the broker's. Default 2047.</summary>
     public ushort ChannelMax { get; init; } = 2047;
 
-    /// <summary>Time allowed for TCP connect plus the AMQP handshake on one attempt. Default 30 s.</summary>
+    /// <summary>Time allowed for the TCP connect (name resolution included) of one attempt. Default 30 s.</summary>
     public TimeSpan ConnectionTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Time allowed, once TCP is connected, for the TLS handshake (with amqps://) and the AMQP handshake
+    /// up to connection.open-ok, so a server that accepts connections but never answers is given up on
+    /// early. A timeout is transient: the next endpoint is tried. The <see cref="TimeoutException"/> names
+    /// the stage (TLS, or the AMQP method that was awaited). Default 10 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>SASL mechanism: PLAIN (default), AMQPLAIN, or EXTERNAL (identity from the TLS client certificate).</summary>
     public string AuthMechanism { get; init; } = "PLAIN";
@@ -69,7 +78,11 @@ public sealed record AmqpConnectionOptions
     /// <summary>First delay before reconnecting after a loss; doubled on each failed attempt up to <see cref="ReconnectMaxDelay"/>, with jitter. Default 100 ms.</summary>
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Cap of the reconnect back-off. Default 10 s.</summary>
+    /// <summary>
+    /// Cap of the reconnect back-off. Also how long a connection must stay up before the back-off starts
+    /// again from <see cref="ReconnectInitialDelay"/>: a connection lost sooner continues the back-off where
+    /// it was, so a broker that drops every new connection is not hammered. Default 10 s.
+    /// </summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long <see cref="AmqpConnection.ConnectAsync"/> keeps trying before it gives up (its token may end it sooner). Default 60 s.</summary>
@@ -106,7 +119,7 @@ public sealed record AmqpConnectionOptions
             }
         }
 
-        if (Heartbeat < TimeSpan.Zero || Heartbeat.TotalSeconds > ushort.MaxValue)
+        if (Heartbeat < TimeSpan.Zero || Math.Ceiling(Heartbeat.TotalSeconds) > ushort.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(Heartbeat), Heartbeat, "Heartbeat must be between 0 and 65535 seconds.");
         }
@@ -119,6 +132,11 @@ public sealed record AmqpConnectionOptions
         if (ConnectionTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(ConnectionTimeout), ConnectionTimeout, "ConnectionTimeout must be positive.");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "HandshakeTimeout must be positive.");
         }
 
         if (!string.Equals(AuthMechanism, "PLAIN", StringComparison.OrdinalIgnoreCase)

@@ -50,6 +50,9 @@ internal sealed class ScriptedAmqpServer : IAsyncDisposable
     /// <summary>The last connection.start-ok received.</summary>
     public ConnectionStartOk? StartOk { get; private set; }
 
+    /// <summary>The last connection.tune-ok received.</summary>
+    public ConnectionTuneOk? TuneOk { get; private set; }
+
     /// <summary>Connections accepted so far.</summary>
     public int Accepted { get; private set; }
 
@@ -97,7 +100,7 @@ internal sealed class ScriptedAmqpServer : IAsyncDisposable
     {
         handshake ??= ScriptedHandshake.Default;
         await SendMethodAsync(0, new ConnectionTune(handshake.ChannelMax, handshake.FrameMax, handshake.Heartbeat));
-        MethodFrame.Decode<ConnectionTuneOk>(await ReadMethodAsync(0, MethodIds.ConnectionTuneOk));
+        TuneOk = MethodFrame.Decode<ConnectionTuneOk>(await ReadMethodAsync(0, MethodIds.ConnectionTuneOk));
         MethodFrame.Decode<ConnectionOpen>(await ReadMethodAsync(0, MethodIds.ConnectionOpen));
         await SendMethodAsync(0, new ConnectionOpenOk());
     }

@@ -7,7 +7,7 @@ namespace Nucleon.Pipes.Connection;
 /// Parses and formats AMQP URIs:
 /// <c>amqp[s]://[user[:password]@]host[:port][,host[:port]...][/vhost][?key=value&amp;...]</c>.
 /// User, password and vhost are percent-decoded ("%2f" is "/"); an empty path or "/" means the
-/// vhost "/". Query keys: heartbeat (s), frame_max, channel_max, connection_timeout (ms),
+/// vhost "/". Query keys: heartbeat (s), frame_max, channel_max, connection_timeout (ms), handshake_timeout (ms),
 /// auth_mechanism (plain|amqplain|external), connection_name, server_name_indication (TLS). Several comma-separated hosts name the
 /// nodes of a cluster. Error messages never contain the password.
 /// </summary>
@@ -202,10 +202,11 @@ internal static class AmqpUri
                 "frame_max" => options with { FrameMax = (uint)Number(key, value, 0, uint.MaxValue, uri) },
                 "channel_max" => options with { ChannelMax = (ushort)Number(key, value, 0, ushort.MaxValue, uri) },
                 "connection_timeout" => options with { ConnectionTimeout = TimeSpan.FromMilliseconds(Number(key, value, 1, int.MaxValue, uri)) },
+                "handshake_timeout" => options with { HandshakeTimeout = TimeSpan.FromMilliseconds(Number(key, value, 1, int.MaxValue, uri)) },
                 "auth_mechanism" => options with { AuthMechanism = value.ToUpperInvariant() },
                 "server_name_indication" => options with { Tls = options.Tls with { ServerName = value } },
                 "connection_name" => options with { ClientProvidedName = value },
-                _ => throw new ArgumentException($"Unknown query parameter \"{Quote(key, uri)}\" in \"{Mask(uri)}\"; known: heartbeat, frame_max, channel_max, connection_timeout, auth_mechanism, connection_name, server_name_indication.", nameof(uri)),
+                _ => throw new ArgumentException($"Unknown query parameter \"{Quote(key, uri)}\" in \"{Mask(uri)}\"; known: heartbeat, frame_max, channel_max, connection_timeout, handshake_timeout, auth_mechanism, connection_name, server_name_indication.", nameof(uri)),
             };
         }
 

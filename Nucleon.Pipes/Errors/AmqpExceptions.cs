@@ -78,7 +78,10 @@ public sealed class AmqpProtocolException : AmqpConnectionException
         : base(replyCode, replyText, $"AMQP protocol error {replyCode}: {replyText}", null) { }
 }
 
-/// <summary>The broker refused the credentials (403 ACCESS_REFUSED during the handshake), or no shared SASL mechanism exists.</summary>
+/// <summary>
+/// The broker refused the credentials (403 ACCESS_REFUSED during the handshake), or no shared SASL
+/// mechanism exists. A definitive answer: the connection gives up once every endpoint has been tried.
+/// </summary>
 public sealed class AmqpAuthenticationException : AmqpConnectionException
 {
     /// <summary>Creates the exception.</summary>
@@ -157,7 +160,8 @@ public sealed class AmqpChannelClosedException : AmqpException
 
 /// <summary>
 /// The TLS handshake with the broker failed: its certificate was refused (unknown authority,
-/// expired, wrong host name) or the broker refused ours. The message names the reason.
+/// expired, wrong host name), the broker refused ours, or the connection broke during the handshake.
+/// The message names the reason. Only a refused certificate ends the connection; a broken handshake is retried.
 /// </summary>
 public sealed class AmqpTlsException : AmqpException
 {
@@ -165,6 +169,15 @@ public sealed class AmqpTlsException : AmqpException
     public AmqpTlsException(string message, System.Net.Security.SslPolicyErrors policyErrors, Exception? innerException = null)
         : base(message, innerException) => PolicyErrors = policyErrors;
 
+    internal AmqpTlsException(string message, System.Net.Security.SslPolicyErrors policyErrors, bool definitive, Exception? innerException)
+        : this(message, policyErrors, innerException) => IsDefinitive = definitive;
+
     /// <summary>What was wrong with the broker's certificate (None when the failure was elsewhere).</summary>
     public System.Net.Security.SslPolicyErrors PolicyErrors { get; }
+
+    /// <summary>
+    /// True when the handshake was refused on certificate grounds (a validation failure on either side);
+    /// false when the connection merely broke during the handshake, which reconnecting may fix.
+    /// </summary>
+    internal bool IsDefinitive { get; } = true;
 }

@@ -39,6 +39,7 @@ internal sealed class SocketTransport : IAsyncDisposable
 
     public AmqpEndpoint Endpoint { get; }
 
+    /// <summary>The bytes from the broker. Only its one reader completes it (see <see cref="DisposeAsync"/>).</summary>
     public PipeReader Input { get; }
 
     public PipeWriter Output => _output.Writer;
@@ -111,7 +112,8 @@ internal sealed class SocketTransport : IAsyncDisposable
         return true;
     }
 
-    public static async Task<SocketTransport> ConnectAsync(AmqpEndpoint endpoint, AmqpTlsOptions? tls, CancellationToken cancellationToken)
+    /// <summary>Opens the TCP connection (the first stage of connecting; bounded by the caller's token).</summary>
+    public static async Task<Socket> ConnectTcpAsync(AmqpEndpoint endpoint, CancellationToken cancellationToken)
     {
         Socket? socket = null;
         try
@@ -128,17 +130,35 @@ internal sealed class SocketTransport : IAsyncDisposable
                 await socket.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
             }
 
+            return socket;
+        }
+        catch
+        {
+            socket?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Wraps a connected socket, after the TLS handshake when <paramref name="tls"/> is given; disposes the socket on failure.</summary>
+    public static async Task<SocketTransport> CreateAsync(Socket socket, AmqpEndpoint endpoint, AmqpTlsOptions? tls, CancellationToken cancellationToken)
+    {
+        try
+        {
             Stream stream = new NetworkStream(socket, ownsSocket: false);
             if (tls is not null)
             {
-                stream = await TlsHandshake.AuthenticateAsync(stream, endpoint, tls, cancellationToken).ConfigureAwait(false);
+                // The socket is closed if the token fires, so a silent peer cannot hold the handshake.
+                using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
+                {
+                    stream = await TlsHandshake.AuthenticateAsync(stream, endpoint, tls, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             return new SocketTransport(socket, stream, endpoint);
         }
         catch
         {
-            socket?.Dispose();
+            socket.Dispose();
             throw;
         }
     }
@@ -160,10 +180,14 @@ internal sealed class SocketTransport : IAsyncDisposable
         _socket.Dispose();
     }
 
+    /// <summary>
+    /// Closes the socket and the output. <see cref="Input"/> is left to its reader (the session's reader task,
+    /// or the handshake before that task exists), which completes it when it stops: completing it here, on
+    /// another thread, would return the buffer the reader may still be parsing to the pool.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         Abort();
-        await Input.CompleteAsync().ConfigureAwait(false);
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
         _output.Reader.CancelPendingRead();
         await SendLoop.ConfigureAwait(false);

@@ -7,7 +7,9 @@ namespace Nucleon.Pipes.Transport;
 /// <summary>
 /// Wraps a connected stream in TLS. The broker's certificate is checked for chain and host name;
 /// with <see cref="AmqpTlsOptions.TrustedAuthorities"/> the chain must end at one of those instead
-/// of the system store. Failures become <see cref="AmqpTlsException"/> naming what was wrong.
+/// of the system store. Failures become <see cref="AmqpTlsException"/> naming what was wrong: definitive
+/// when a certificate was refused (by our validation, or by the broker's alert), transient when the
+/// connection merely broke during the handshake.
 /// </summary>
 internal static class TlsHandshake
 {
@@ -78,7 +80,8 @@ internal static class TlsHandshake
         catch (IOException ex)
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
-            throw new AmqpTlsException($"TLS with {endpoint} failed: the broker closed the connection during the TLS handshake ({ex.Message}); it may have refused the client certificate or the TLS version.", policyErrors, ex);
+            // No alert, no verdict of ours: the connection broke (a node going away looks the same). Retried.
+            throw new AmqpTlsException($"TLS with {endpoint} failed: the connection was closed during the TLS handshake ({ex.Message}); retrying.", policyErrors, definitive: false, ex);
         }
     }
 

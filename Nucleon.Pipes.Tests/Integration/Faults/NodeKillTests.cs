@@ -71,6 +71,12 @@ public sealed class NodeKillTests(FaultBrokerFixture broker, ITestOutputHelper o
             await WaitUntilAsync(() => confirmed.Count >= target || publishTask.IsCompleted, TimeSpan.FromSeconds(60),
                 () => $"{target} confirms before kill {k} (have {confirmed.Count}; {State(publisher)}; failures {string.Join(", ", failures.Select(f => $"{f.Key} x{f.Value}"))})");
             Assert.False(publishTask.IsCompleted, $"the publisher stopped: {publishTask.Exception}");
+
+            // The kills follow the publisher's progress; the consumer (its own back-off) must be back too, or the
+            // next kill finds it still reconnecting and "a generation per kill" below would not hold.
+            int consumerGeneration = k;
+            await WaitUntilAsync(() => consumer.Generation >= consumerGeneration && consumer.IsConnected, TimeSpan.FromSeconds(60),
+                () => $"the consumer to reconnect before kill {k} (generation {consumer.Generation})");
             var t = Stopwatch.StartNew();
             await broker.KillNodeAsync();
             await broker.StartNodeAsync();

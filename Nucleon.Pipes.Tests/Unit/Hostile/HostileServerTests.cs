@@ -109,6 +109,23 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             await server.SendFrameAsync(AmqpConstants.FrameMethod, 1, new byte[] { 0x00, 60, 0x03, 0xE7, 1, 2, 3 });
         });
 
+    [Theory]
+    [InlineData(AmqpReplyCode.AccessRefused, "ACCESS_REFUSED - user permissions were revoked")]
+    [InlineData(AmqpReplyCode.NotAllowed, "NOT_ALLOWED - vhost is being deleted")]
+    public Task A_server_close_of_an_established_connection_is_never_permanent(ushort code, string text) =>
+        RunAfterHandshakeAsync(expectedCode: null, openChannel: false, misbehave: async server =>
+        {
+            await server.SendMethodAsync(0, new ConnectionClose(code, text, 0, 0));
+            await server.ReadMethodAsync(0, MethodIds.ConnectionCloseOk);
+        },
+        check: error =>
+        {
+            // Reported, then the connection comes back (the harness checks the reconnect): only an answer
+            // during the handshake can be definitive.
+            var closed = Assert.IsType<AmqpConnectionException>(error);
+            Assert.Equal(code, closed.ReplyCode);
+        });
+
     // ------------------------------------------------------------------ during the handshake
 
     [Fact]
@@ -164,15 +181,38 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             },
             error =>
             {
+                // Its own bound, not the (much longer) TCP connect timeout; the message names the stage.
                 var timeout = Assert.IsType<TimeoutException>(error);
-                Assert.Contains("handshake", timeout.Message, StringComparison.Ordinal);
+                Assert.Contains("AMQP handshake", timeout.Message, StringComparison.Ordinal);
+                Assert.Contains("connection.start", timeout.Message, StringComparison.Ordinal);
             },
             recovers: true,
-            connectionTimeout: TimeSpan.FromSeconds(2),
+            connectionTimeout: TimeSpan.FromSeconds(30),
+            handshakeTimeout: TimeSpan.FromSeconds(1),
             maxTimeToError: TimeSpan.FromSeconds(6));
 
     [Fact]
-    public Task Server_that_closes_mid_handshake_after_start_ok_gives_a_clear_error() =>
+    public Task Server_that_stops_after_start_ok_times_out_naming_connection_tune() =>
+        RunHandshakeFaultAsync(
+            async server =>
+            {
+                await server.AcceptAndReadHeaderAsync();
+                await server.SendStartAndReadStartOkAsync();
+                await server.WaitForDisconnectAsync();
+            },
+            error =>
+            {
+                var timeout = Assert.IsType<TimeoutException>(error);
+                Assert.Contains("AMQP handshake", timeout.Message, StringComparison.Ordinal);
+                Assert.Contains("connection.tune", timeout.Message, StringComparison.Ordinal);
+            },
+            recovers: true,
+            connectionTimeout: TimeSpan.FromSeconds(30),
+            handshakeTimeout: TimeSpan.FromSeconds(1),
+            maxTimeToError: TimeSpan.FromSeconds(6));
+
+    [Fact]
+    public Task Server_that_closes_mid_handshake_after_start_ok_is_a_transient_failure() =>
         RunHandshakeFaultAsync(
             async server =>
             {
@@ -182,19 +222,61 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
             },
             error =>
             {
-                // RabbitMQ's way of refusing credentials before authentication_failure_close: a clear auth error.
+                // The client advertises authentication_failure_close, so a broker that refuses the credentials
+                // says so with 403; a bare EOF is a node going away or a timeout on its side: retried.
+                var lost = Assert.IsType<AmqpConnectionLostException>(error);
+                Assert.Contains("closed the connection during the handshake", lost.Message, StringComparison.Ordinal);
+            },
+            recovers: true);
+
+    [Theory]
+    [InlineData(AmqpReplyCode.NotAllowed, "vhost not found")]
+    [InlineData(AmqpReplyCode.ConnectionForced, "broker forced connection closure with reason 'shutdown'")]
+    public Task Connection_close_other_than_403_during_the_handshake_is_a_transient_failure(ushort code, string text) =>
+        RunHandshakeFaultAsync(
+            async server =>
+            {
+                await server.AcceptAndReadHeaderAsync();
+                await server.SendStartAndReadStartOkAsync();
+                await server.SendMethodAsync(0, new ConnectionTune(2047, 131_072, 0));
+                await server.ReadMethodAsync(0, MethodIds.ConnectionTuneOk);
+                await server.ReadMethodAsync(0, MethodIds.ConnectionOpen);
+                await server.SendMethodAsync(0, new ConnectionClose(code, text, 10, 40));
+                await server.ReadMethodAsync(0, MethodIds.ConnectionCloseOk);
+                server.DropClient();
+            },
+            error =>
+            {
+                var closed = Assert.IsType<AmqpConnectionException>(error);
+                Assert.Equal(code, closed.ReplyCode);
+                Assert.Equal(text, closed.ReplyText);
+            },
+            recovers: true);
+
+    [Fact]
+    public Task Access_refused_during_the_handshake_is_permanent() =>
+        RunHandshakeFaultAsync(
+            async server =>
+            {
+                await server.AcceptAndReadHeaderAsync();
+                await server.SendStartAndReadStartOkAsync();
+                await server.SendMethodAsync(0, new ConnectionClose(AmqpReplyCode.AccessRefused, "ACCESS_REFUSED - Login was refused", 0, 0));
+            },
+            error =>
+            {
                 var auth = Assert.IsType<AmqpAuthenticationException>(error);
-                Assert.Contains("closed the connection during the handshake", auth.Message, StringComparison.Ordinal);
+                Assert.Contains("Login was refused", auth.Message, StringComparison.Ordinal);
             },
             recovers: false);
 
     // ------------------------------------------------------------------ harness
 
-    private static AmqpConnectionOptions OptionsFor(int port, ushort heartbeat = 0, TimeSpan? connectionTimeout = null) => new()
+    private static AmqpConnectionOptions OptionsFor(int port, ushort heartbeat = 0, TimeSpan? connectionTimeout = null, TimeSpan? handshakeTimeout = null) => new()
     {
         Endpoints = [new AmqpEndpoint("127.0.0.1", port)],
         InitialConnectTimeout = TimeSpan.FromSeconds(12),
         ConnectionTimeout = connectionTimeout ?? TimeSpan.FromSeconds(5),
+        HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
         Heartbeat = TimeSpan.FromSeconds(heartbeat),
         ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
@@ -269,14 +351,14 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
     }
 
     private async Task RunHandshakeFaultAsync(Func<ScriptedAmqpServer, Task> misbehave, Action<Exception> check, bool recovers,
-        TimeSpan? connectionTimeout = null, TimeSpan? maxTimeToError = null)
+        TimeSpan? connectionTimeout = null, TimeSpan? handshakeTimeout = null, TimeSpan? maxTimeToError = null)
     {
         var sw = Stopwatch.StartNew();
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
         var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-        await using var conn = new AmqpConnection(OptionsFor(server.Port, connectionTimeout: connectionTimeout));
+        await using var conn = new AmqpConnection(OptionsFor(server.Port, connectionTimeout: connectionTimeout, handshakeTimeout: handshakeTimeout));
         conn.OnError((_, ex) =>
         {
             errors.Writer.TryWrite(ex);

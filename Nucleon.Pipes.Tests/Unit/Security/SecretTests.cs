@@ -130,7 +130,7 @@ public sealed class SecretTests
             Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
             UserName = "alice",
             Password = password,
-            ConnectionTimeout = TimeSpan.FromSeconds(1),
+            HandshakeTimeout = TimeSpan.FromSeconds(1),
             InitialConnectTimeout = TimeSpan.FromSeconds(2.5),
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         });

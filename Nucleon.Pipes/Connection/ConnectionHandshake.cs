@@ -1,19 +1,46 @@
-using Nucleon.Pipes.Channels;
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Reflection;
-using System.Text;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
+using Nucleon.Pipes.Transport;
 
 namespace Nucleon.Pipes.Connection;
 
-// Connection negotiation (spec 2.2.4): protocol header, start/start-ok, tune/tune-ok, open/open-ok.
-// It runs before the reader and writer tasks exist, reading and writing the pipes directly.
-internal sealed partial class ConnectionSession
+/// <summary>
+/// Connection negotiation (spec 2.2.4): protocol header, start/start-ok, tune/tune-ok, open/open-ok.
+/// It runs before the session's reader and writer tasks exist, reading and writing the transport's pipes
+/// directly. A connection.close from the broker becomes <see cref="AmqpAuthenticationException"/> for
+/// 403 and <see cref="AmqpConnectionException"/> otherwise; an EOF is <see cref="AmqpConnectionLostException"/>.
+/// </summary>
+internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnectionOptions options)
 {
     private const uint HandshakeFrameLimit = 1024 * 1024;
 
-    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    private readonly SocketTransport _transport = transport;
+    private readonly AmqpConnectionOptions _options = options;
+
+    /// <summary>The method the handshake waits for (named by a handshake timeout).</summary>
+    public string Awaiting { get; private set; } = "connection.start";
+
+    /// <summary>Negotiated frame_max (0 = no limit).</summary>
+    public uint FrameMax { get; private set; }
+
+    /// <summary>Negotiated channel_max (never 0: "no limit" becomes 65535).</summary>
+    public ushort ChannelMax { get; private set; }
+
+    /// <summary>Negotiated heartbeat (zero = off).</summary>
+    public TimeSpan Heartbeat { get; private set; }
+
+    /// <summary>The broker's connection.start server-properties.</summary>
+    public IDictionary<string, object?> ServerProperties { get; private set; } = new Dictionary<string, object?>();
+
+    private AmqpEndpoint Endpoint => _transport.Endpoint;
+
+    private PipeReader Input => _transport.Input;
+
+    /// <summary>Negotiates the connection; throws what the broker refused, or what broke.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         var output = _transport.Output;
         FrameWriter.WriteProtocolHeader(output.GetSpan(8));
@@ -29,13 +56,13 @@ internal sealed partial class ConnectionSession
         }
 
         ServerProperties = start.ServerProperties ?? new Dictionary<string, object?>();
-        string mechanism = Options.AuthMechanism.ToUpperInvariant();
+        string mechanism = _options.AuthMechanism.ToUpperInvariant();
         if (!start.Mechanisms.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(mechanism, StringComparer.Ordinal))
         {
             throw new AmqpAuthenticationException($"The broker offers the SASL mechanisms \"{start.Mechanisms}\" but the client is configured for {mechanism}.");
         }
 
-        byte[] response = SaslResponse(mechanism);
+        byte[] response = SaslResponse.Create(mechanism, _options.UserName, _options.Password);
         try
         {
             await WriteHandshakeMethodAsync(new ConnectionStartOk(ClientProperties(), mechanism, response, "en_US"), cancellationToken).ConfigureAwait(false);
@@ -46,6 +73,7 @@ internal sealed partial class ConnectionSession
             Array.Clear(response);
         }
 
+        Awaiting = "connection.tune";
         var (id, payload) = await ReadHandshakeMethodAsync(afterStartOk: true, cancellationToken).ConfigureAwait(false);
         if (id == MethodIds.ConnectionSecure)
         {
@@ -54,15 +82,16 @@ internal sealed partial class ConnectionSession
 
         ExpectMethod(id, MethodIds.ConnectionTune, "connection.tune");
         var tune = MethodFrame.Decode<ConnectionTune>(payload);
-        ChannelMax = Negotiate(Options.ChannelMax, tune.ChannelMax) is var c and not 0 ? (ushort)c : ushort.MaxValue;
-        FrameMax = Negotiate(Options.FrameMax, tune.FrameMax);
-        uint clientHeartbeat = (uint)Options.Heartbeat.TotalSeconds;
+        ChannelMax = Negotiate(_options.ChannelMax, tune.ChannelMax) is var c and not 0 ? (ushort)c : ushort.MaxValue;
+        FrameMax = Negotiate(_options.FrameMax, tune.FrameMax);
+        // AMQP negotiates whole seconds: round up, so 500 ms asks for 1 s instead of switching heartbeats off.
+        uint clientHeartbeat = (uint)Math.Ceiling(_options.Heartbeat.TotalSeconds);
         uint heartbeat = clientHeartbeat == 0 || tune.Heartbeat == 0 ? 0 : Math.Min(clientHeartbeat, tune.Heartbeat);
         Heartbeat = TimeSpan.FromSeconds(heartbeat);
-        _channels = new ChannelCore?[Math.Min(ChannelMax + 1, InitialChannelTableSize)];
         await WriteHandshakeMethodAsync(new ConnectionTuneOk(ChannelMax, FrameMax, (ushort)heartbeat), cancellationToken).ConfigureAwait(false);
 
-        await WriteHandshakeMethodAsync(new ConnectionOpen(Options.VirtualHost), cancellationToken).ConfigureAwait(false);
+        await WriteHandshakeMethodAsync(new ConnectionOpen(_options.VirtualHost), cancellationToken).ConfigureAwait(false);
+        Awaiting = "connection.open-ok";
         (id, _) = await ReadHandshakeMethodAsync(afterStartOk: true, cancellationToken).ConfigureAwait(false);
         ExpectMethod(id, MethodIds.ConnectionOpenOk, "connection.open-ok");
     }
@@ -80,33 +109,6 @@ internal sealed partial class ConnectionSession
         }
     }
 
-    private byte[] SaslResponse(string mechanism)
-    {
-        if (mechanism == "EXTERNAL")
-        {
-            // The identity is the TLS client certificate's; the response is empty.
-            return [];
-        }
-
-        if (mechanism == "AMQPLAIN")
-        {
-            // AMQPLAIN: a field table without its leading length.
-            var table = new Dictionary<string, object?> { ["LOGIN"] = Options.UserName, ["PASSWORD"] = Options.Password };
-            int size = FieldTableCodec.GetSize(table);
-            byte[] encoded = new byte[size];
-            var encoder = new AmqpEncoder(encoded);
-            encoder.WriteTable(table);
-            return encoded[4..];
-        }
-
-        // PLAIN (RFC 4616): authzid NUL authcid NUL password.
-        int user = Encoding.UTF8.GetByteCount(Options.UserName);
-        byte[] plain = new byte[2 + user + Encoding.UTF8.GetByteCount(Options.Password)];
-        Encoding.UTF8.GetBytes(Options.UserName, plain.AsSpan(1));
-        Encoding.UTF8.GetBytes(Options.Password, plain.AsSpan(2 + user));
-        return plain;
-    }
-
     private Dictionary<string, object?> ClientProperties()
     {
         var capabilities = new Dictionary<string, object?>
@@ -122,12 +124,12 @@ internal sealed partial class ConnectionSession
         var properties = new Dictionary<string, object?>
         {
             ["product"] = "Nucleon.Pipes",
-            ["version"] = typeof(ConnectionSession).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1",
+            ["version"] = typeof(ConnectionHandshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1",
             ["platform"] = ".NET " + Environment.Version,
             ["information"] = "An AMQP 0-9-1 client on System.IO.Pipelines",
             ["capabilities"] = capabilities,
         };
-        if (Options.ClientProvidedName is { } name)
+        if (_options.ClientProvidedName is { } name)
         {
             properties["connection_name"] = name;
         }
@@ -191,8 +193,10 @@ internal sealed partial class ConnectionSession
             Input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
             {
+                // Not an answer: this client advertises authentication_failure_close, so a broker that refuses
+                // the credentials says so with 403; a bare EOF is a node going away or timing out: retried.
                 throw afterStartOk
-                    ? new AmqpAuthenticationException("The broker closed the connection during the handshake, which older brokers do when they refuse the credentials or the virtual host.")
+                    ? new AmqpConnectionLostException($"The broker at {Endpoint} closed the connection during the handshake without a connection.close (a node shutting down or timing out the handshake; a broker that does not honour authentication_failure_close refuses credentials this way too).")
                     : new AmqpConnectionLostException($"The broker at {Endpoint} closed the connection before the handshake started.");
             }
         }

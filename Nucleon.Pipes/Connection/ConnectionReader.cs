@@ -1,30 +1,36 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Nucleon.Pipes.Channels;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
 
 namespace Nucleon.Pipes.Connection;
 
-// The single reader task: parses frames straight out of the PipeReader's buffer and routes them.
-// Only a full consumer inbox makes it wait; everything else is handled synchronously.
-internal sealed partial class ConnectionSession
+/// <summary>
+/// The single reader task of a connection: parses frames straight out of the PipeReader's buffer and
+/// routes them (channel 0 to the session, others to their channel). It never waits for a consume loop
+/// (dispatch hands deliveries over synchronously). It is the PipeReader's only user and completes it.
+/// </summary>
+internal sealed class ConnectionReader(ConnectionSession session, PipeReader input, ChannelTable channels, uint frameMax, HeartbeatMonitor? heartbeats)
 {
     private volatile bool _stopReading;
     private Exception? _serverClose;
+    private byte[] _scratch = [];
 
-    private async Task RunReaderAsync()
+    /// <summary>Reads and routes frames until the connection ends, then aborts the session with the reason.</summary>
+    public async Task RunAsync()
     {
         Exception? failure = null;
         try
         {
             while (!_stopReading)
             {
-                var result = await Input.ReadAsync().ConfigureAwait(false);
-                Volatile.Write(ref _lastReadTimestamp, Options.TimeProvider.GetTimestamp());
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                heartbeats?.NoteRead();
                 var buffer = result.Buffer;
                 try
                 {
-                    while (!_stopReading && FrameReader.TryReadFrame(ref buffer, FrameMax, out var frame))
+                    while (!_stopReading && !session.IsAborted && FrameReader.TryReadFrame(ref buffer, frameMax, out var frame))
                     {
                         var pending = HandleFrame(frame);
                         if (!pending.IsCompletedSuccessfully)
@@ -35,20 +41,18 @@ internal sealed partial class ConnectionSession
                 }
                 finally
                 {
-                    if (Volatile.Read(ref _aborted) == 0)
-                    {
-                        Input.AdvanceTo(buffer.Start, buffer.End);
-                    }
+                    // This task owns the PipeReader (Abort only cancels the pending read), so this is always legal.
+                    input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
-                if (_stopReading)
+                if (_stopReading || session.IsAborted)
                 {
                     break;
                 }
 
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    failure = new AmqpConnectionLostException($"The broker at {Endpoint} closed the TCP connection.");
+                    failure = new AmqpConnectionLostException($"The broker at {session.Endpoint} closed the TCP connection.");
                     break;
                 }
             }
@@ -59,11 +63,11 @@ internal sealed partial class ConnectionSession
         {
             // Malformed input: tell the broker why (connection.close with the reply code), then drop the socket.
             failure = ex;
-            await SendFinalCloseAsync(ex.ReplyCode, ex.ReplyText).ConfigureAwait(false);
+            await session.SendFinalCloseAsync(ex.ReplyCode, ex.ReplyText).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Volatile.Read(ref _aborted) == 0)
+        catch (Exception ex) when (!session.IsAborted)
         {
-            failure = new AmqpConnectionLostException($"Reading from {Endpoint} failed: {ex.Message}", ex);
+            failure = new AmqpConnectionLostException($"Reading from {session.Endpoint} failed: {ex.Message}", ex);
         }
         catch (Exception)
         {
@@ -71,19 +75,22 @@ internal sealed partial class ConnectionSession
         }
         finally
         {
-            foreach (var channel in Volatile.Read(ref _channels))
+            foreach (var channel in channels.Snapshot())
             {
                 channel?.AbandonContent();
             }
+
+            // The reader is the PipeReader's only user, so it alone completes it, once no frame refers to its buffer.
+            await input.CompleteAsync().ConfigureAwait(false);
         }
 
         if (_serverClose is not null)
         {
             // Let close-ok reach the broker before the socket goes.
-            await Task.WhenAny(_finalWritten.Task, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider)).ConfigureAwait(false);
+            await session.WaitFinalWrittenAsync().ConfigureAwait(false);
         }
 
-        Abort(failure);
+        session.Abort(failure);
     }
 
     private ValueTask HandleFrame(in RawFrame frame)
@@ -109,7 +116,7 @@ internal sealed partial class ConnectionSession
                     return ValueTask.CompletedTask;
                 }
 
-                var channel = Channel(frame.Channel);
+                var channel = channels.Find(frame.Channel);
                 if (channel is null)
                 {
                     if (id == MethodIds.ChannelCloseOk)
@@ -145,7 +152,7 @@ internal sealed partial class ConnectionSession
     }
 
     private ChannelCore ContentChannel(ushort number, string what) =>
-        number != 0 && Channel(number) is { } channel
+        number != 0 && channels.Find(number) is { } channel
             ? channel
             : throw new AmqpProtocolException(number == 0 ? AmqpReplyCode.UnexpectedFrame : AmqpReplyCode.ChannelError, $"A {what} frame arrived on channel {number}, which is not an open channel.");
 
@@ -159,19 +166,19 @@ internal sealed partial class ConnectionSession
                 _serverClose = new AmqpConnectionException(close.ReplyCode, close.ReplyText, close.FailingClassId, close.FailingMethodId);
                 _stopReading = true;
                 // Answer close-ok; the socket is dropped once it is flushed (or after a short wait).
-                TryEnqueueFinal(new ConnectionCloseOk());
+                session.TryEnqueueFinal(new ConnectionCloseOk());
                 break;
             }
 
             case MethodIds.ConnectionCloseOk:
-                _closeOkReceived.TrySetResult();
+                session.OnCloseOk();
                 _stopReading = true;
                 break;
             case MethodIds.ConnectionBlocked:
-                SetBlocked(MethodFrame.Decode<ConnectionBlocked>(payload).Reason);
+                session.SetBlocked(MethodFrame.Decode<ConnectionBlocked>(payload).Reason);
                 break;
             case MethodIds.ConnectionUnblocked:
-                SetBlocked(null);
+                session.SetBlocked(null);
                 break;
             case MethodIds.ConnectionUpdateSecretOk:
                 break;
@@ -180,25 +187,19 @@ internal sealed partial class ConnectionSession
         }
     }
 
-    private async Task SendFinalCloseAsync(ushort replyCode, string replyText)
+    private ReadOnlySpan<byte> Contiguous(in ReadOnlySequence<byte> payload)
     {
-        var close = new ConnectionClose(replyCode, replyText.Length > 200 ? replyText[..200] : replyText, 0, 0);
-        if (TryEnqueueFinal(close))
+        if (payload.IsSingleSegment)
         {
-            await Task.WhenAny(_finalWritten.Task, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider)).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Queues connection.close or close-ok on the control lane as the last thing the writer sends.</summary>
-    private bool TryEnqueueFinal<T>(in T method) where T : struct, IAmqpMethod<T>
-    {
-        var command = OutboundCommand.ForMethod(0, method, OutboundKind.ConnectionFinal);
-        if (Writer.Control.TryEnqueue(command))
-        {
-            return true;
+            return payload.FirstSpan;
         }
 
-        command.Release();
-        return false;
+        if (_scratch.Length < payload.Length)
+        {
+            _scratch = new byte[Math.Max((int)payload.Length, 4096)];
+        }
+
+        payload.CopyTo(_scratch);
+        return _scratch.AsSpan(0, (int)payload.Length);
     }
 }
