@@ -7,14 +7,17 @@ namespace Nucleon.Pipes.Tests.Integration.Cluster;
 /// <summary>
 /// Publishes numbered persistent messages to a queue the way the README's "publisher that loses nothing"
 /// does: a pooled confirm channel per batch, an id counts as confirmed only when its publish completed, and
-/// an id whose publish threw is published again in a later batch. After <see cref="MarkFault"/> it measures
-/// how long until a publish started after the fault is confirmed.
+/// an id whose publish threw is published again in a later batch. Around a fault it measures how long until a
+/// publish started after the fault is confirmed, and the longest time without any confirm.
 /// </summary>
 internal sealed class ConfirmedPublisher(AmqpConnection connection, string queue, int maxIds)
 {
     private const int Batch = 20;
     private long _faultTimestamp;
     private long _resumedTimestamp;
+    private long _watchGapsFrom;
+    private long _lastConfirmTimestamp;
+    private long _longestGapTicks;
 
     /// <summary>Ids whose publish completed without exception.</summary>
     public ConcurrentDictionary<long, byte> Confirmed { get; } = new();
@@ -40,6 +43,23 @@ internal sealed class ConfirmedPublisher(AmqpConnection connection, string queue
     /// (publishes started while the kill command is still running would count as resumed).
     /// </summary>
     public void MarkFault() => Volatile.Write(ref _faultTimestamp, Stopwatch.GetTimestamp());
+
+    /// <summary>Starts watching for the longest time without a confirm (call just before the kill command).</summary>
+    public void WatchConfirmGaps() => Volatile.Write(ref _watchGapsFrom, Stopwatch.GetTimestamp());
+
+    /// <summary>
+    /// The longest time between two confirms (or from the last confirm before it to now) that ended after
+    /// <see cref="WatchConfirmGaps"/>: the stall a publisher saw around the fault, kill command included.
+    /// </summary>
+    public TimeSpan LongestConfirmGap
+    {
+        get
+        {
+            long longest = Volatile.Read(ref _longestGapTicks), last = Volatile.Read(ref _lastConfirmTimestamp);
+            long open = Volatile.Read(ref _watchGapsFrom) != 0 && last != 0 ? Stopwatch.GetTimestamp() - last : 0;
+            return Stopwatch.GetElapsedTime(0, Math.Max(longest, open));
+        }
+    }
 
     public string FailureSummary =>
         $"failures {Describe(Failures)}; after the fault {Describe(FailuresAfterFault)}";
@@ -113,6 +133,14 @@ internal sealed class ConfirmedPublisher(AmqpConnection connection, string queue
 
     private void RecordConfirm(long started)
     {
+        // Only the publishing loop writes these; the test thread reads them.
+        long now = Stopwatch.GetTimestamp(), previous = _lastConfirmTimestamp;
+        if (Volatile.Read(ref _watchGapsFrom) != 0 && previous != 0 && now - previous > _longestGapTicks)
+        {
+            Volatile.Write(ref _longestGapTicks, now - previous);
+        }
+
+        Volatile.Write(ref _lastConfirmTimestamp, now);
         long fault = Volatile.Read(ref _faultTimestamp);
         if (fault != 0 && started > fault)
         {

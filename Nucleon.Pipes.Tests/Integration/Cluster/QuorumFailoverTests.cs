@@ -97,7 +97,10 @@ public sealed class QuorumFailoverTests(ClusterFixture cluster, ITestOutputHelpe
             Assert.False(publishTask.IsCompleted, $"the publisher stopped: {publishTask.Exception}");
 
             int confirmedAtKill = publisher.Confirmed.Count;
+            publisher.WatchConfirmGaps();
+            var killing = Stopwatch.StartNew();
             await cluster.KillAsync(victim);
+            killing.Stop();
             publisher.MarkFault(); // after the kill returned: the node's process is gone
             try
             {
@@ -110,7 +113,8 @@ public sealed class QuorumFailoverTests(ClusterFixture cluster, ITestOutputHelpe
             }
 
             Assert.False(publishTask.IsCompleted, $"the publisher stopped: {publishTask.Exception}");
-            output.WriteLine($"publishing resumed {publisher.ResumedAfter!.Value.TotalMilliseconds:0} ms after the kill; {publisher.FailureSummary}");
+            output.WriteLine($"publishing resumed {publisher.ResumedAfter!.Value.TotalMilliseconds:0} ms after the kill command returned (it took {killing.ElapsedMilliseconds} ms); " +
+                $"longest time without a confirm, kill command included: {publisher.LongestConfirmGap.TotalMilliseconds:0} ms; {publisher.FailureSummary}");
 
             await WaitUntilAsync(() => publisher.Confirmed.Count >= confirmedAtKill + ConfirmsAfterResume || publishTask.IsCompleted, StepBound,
                 () => $"{ConfirmsAfterResume} more confirms after the kill (have {publisher.Confirmed.Count - confirmedAtKill}; {publisher.FailureSummary})");
