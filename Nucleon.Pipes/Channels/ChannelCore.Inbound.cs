@@ -210,6 +210,7 @@ internal sealed partial class ChannelCore
             case ContentKind.Deliver:
                 return delivery;
             case ContentKind.GetOk:
+                delivery.AutoAck = Rpc.GetAutoAck;
                 if (Rpc.IsWaiting)
                 {
                     Rpc.Content = delivery;
@@ -217,9 +218,10 @@ internal sealed partial class ChannelCore
                 }
                 else
                 {
-                    // The caller gave up on this get: hand the message back rather than leave it unacked.
-                    Rpc.TryComplete(MethodIds.BasicGetOk, ReadOnlySpan<byte>.Empty);
+                    // The caller gave up on this get: hand the message back rather than leave it unacked
+                    // (an auto-acked one is the broker's no more; rejecting its tag would be a 406).
                     RejectUnread(delivery);
+                    Rpc.TryComplete(MethodIds.BasicGetOk, ReadOnlySpan<byte>.Empty);
                 }
 
                 return null;
@@ -240,8 +242,20 @@ internal sealed partial class ChannelCore
         if (ReturnHandler is { } handler)
         {
             var returned = new ReturnedMessage(_returnCode, _returnText, delivery.Exchange, delivery.RoutingKey, delivery.Properties, delivery.Body.ToArray());
-            // Never run application code on the reader.
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.handler(s.returned), (handler, returned), preferLocal: false);
+            // Never run application code on the reader, and never unguarded.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Item1.RunReturnHandler(s.handler, s.returned), (this, handler, returned), preferLocal: false);
+        }
+    }
+
+    private void RunReturnHandler(Action<ReturnedMessage> handler, ReturnedMessage returned)
+    {
+        try
+        {
+            handler(returned);
+        }
+        catch (Exception ex)
+        {
+            Session.Owner.ReportCallbackFailure($"OnReturn handler on channel {Number}", ex);
         }
     }
 

@@ -83,7 +83,7 @@ internal sealed partial class ChannelCore : IDisposable
         await SendRequestAsync(request, Id<TReply>(), 0, cancellationToken).ConfigureAwait(false);
         try
         {
-            await Rpc.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Rpc.WaitAsync().ConfigureAwait(false);
             return MethodFrame.Decode<TReply>(Rpc.Reply);
         }
         finally
@@ -93,15 +93,16 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendRequestAsync<TRequest>(TRequest request, uint reply1, uint reply2, CancellationToken cancellationToken)
+    private async ValueTask SendRequestAsync<TRequest>(TRequest request, uint reply1, uint reply2, CancellationToken cancellationToken, bool getAutoAck = false)
         where TRequest : struct, IAmqpMethod<TRequest>
     {
         await Rpc.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            Rpc.GetAutoAck = getAutoAck;
             // Only OpenAsync can issue requests while the channel is opening: nobody else holds it yet.
             ThrowIfUnusable(allowOpening: true, allowClosing: Id<TRequest>() == MethodIds.ChannelClose);
-            Rpc.Arm(reply1, reply2);
+            Rpc.Arm(reply1, reply2, cancellationToken);
             await Queue.EnqueueAsync(Encode(request), cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -228,14 +229,25 @@ internal sealed partial class ChannelCore : IDisposable
     // ------------------------------------------------------------------ lifecycle
 
     /// <summary>Created but channel.open not sent yet.</summary>
-    public bool IsNew => Volatile.Read(ref _state) == Opening && !_openStarted;
+    public bool IsNew => Volatile.Read(ref _state) == Opening && _opening is null;
 
-    private bool _openStarted;
+    // The open and close exchanges with the broker. They run to the end whatever the caller's token
+    // says: a caller who gives up only stops waiting, and the channel number stays reserved until the
+    // broker's answer arrives (freeing it earlier lets the next open reuse a number the broker still
+    // knows, and the connection dies with 504 or 503).
+    private Task? _opening;
+    private Task? _closing;
 
     /// <summary>Closes the channel in the background (used by the pools for channels they drop). Never throws.</summary>
     public void Discard()
     {
-        if (IsNew || Volatile.Read(ref _state) == Opening)
+        if (_opening is { IsCompleted: false })
+        {
+            // channel.open is on its way: the open's own continuation closes the channel once it is answered.
+            return;
+        }
+
+        if (Volatile.Read(ref _state) == Opening)
         {
             // Never opened on the broker (or failed to): just free the number.
             MarkClosed(new AmqpChannelClosedException($"Channel {Number} was discarded."), graceful: true);
@@ -253,8 +265,7 @@ internal sealed partial class ChannelCore : IDisposable
     {
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await CloseAsync(AmqpReplyCode.Success, "Goodbye", timeout.Token).ConfigureAwait(false);
+            await CloseAsync(AmqpReplyCode.Success, "Goodbye", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is AmqpException or OperationCanceledException)
         {
@@ -264,19 +275,49 @@ internal sealed partial class ChannelCore : IDisposable
     /// <summary>Called by the object pool for channels it does not keep.</summary>
     public void Dispose() => Discard();
 
+    /// <summary>Opens the channel (channel.open, and confirm.select for a confirm channel).</summary>
+    /// <remarks>If <paramref name="cancellationToken"/> fires after channel.open was queued, the channel is closed once the broker has answered.</remarks>
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
-        _openStarted = true;
         Interlocked.Increment(ref Session.ChannelOpenCount);
-        await CallAsync<ChannelOpen, ChannelOpenOk>(new ChannelOpen(), cancellationToken).ConfigureAwait(false);
+        var opening = _opening = OpenOnBrokerAsync();
+        try
+        {
+            await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!opening.IsCompleted)
+        {
+            _ = opening.ContinueWith(static (t, s) => ((ChannelCore)s!).AfterAbandonedOpen(t), this,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private async Task OpenOnBrokerAsync()
+    {
+        await CallAsync<ChannelOpen, ChannelOpenOk>(new ChannelOpen(), CancellationToken.None).ConfigureAwait(false);
         if (Confirms is not null)
         {
-            await CallAsync<ConfirmSelect, ConfirmSelectOk>(new ConfirmSelect(false), cancellationToken).ConfigureAwait(false);
+            await CallAsync<ConfirmSelect, ConfirmSelectOk>(new ConfirmSelect(false), CancellationToken.None).ConfigureAwait(false);
         }
 
         if (Interlocked.CompareExchange(ref _state, Open, Opening) != Opening)
         {
             throw ClosedError();
+        }
+    }
+
+    private void AfterAbandonedOpen(Task opening)
+    {
+        _ = opening.Exception; // observed: the caller already got its cancellation
+        if (IsOpen)
+        {
+            _ = CloseQuietlyAsync();
+        }
+        else if (Volatile.Read(ref _state) == Opening)
+        {
+            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was discarded."), graceful: true);
+            Session.ReleaseChannel(this);
         }
     }
 
@@ -293,29 +334,35 @@ internal sealed partial class ChannelCore : IDisposable
         Dirty = true;
     }
 
-    /// <summary>Closes the channel (channel.close / close-ok). Never throws for a channel that is already closed.</summary>
+    /// <summary>
+    /// Closes the channel (channel.close / close-ok). Never throws for a channel that is closed or closing.
+    /// A cancelled caller stops waiting; the close itself completes in the background.
+    /// </summary>
     public async Task CloseAsync(ushort replyCode, string replyText, CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open)
+        if (Interlocked.CompareExchange(ref _state, Closing, Open) == Open)
         {
-            return;
+            Interlocked.CompareExchange(ref _closeReason, new AmqpChannelClosedException($"Channel {Number} was closed by the application."), null);
+            _closing = CloseOnBrokerAsync(replyCode, replyText);
         }
 
+        if (_closing is { } closing)
+        {
+            await closing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CloseOnBrokerAsync(ushort replyCode, string replyText)
+    {
         try
         {
-            await CallAsync<ChannelClose, ChannelCloseOk>(new ChannelClose(replyCode, replyText, 0, 0), cancellationToken).ConfigureAwait(false);
-            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was closed by the application."), graceful: true);
+            await CallAsync<ChannelClose, ChannelCloseOk>(new ChannelClose(replyCode, replyText, 0, 0), CancellationToken.None).ConfigureAwait(false);
+            MarkClosed(CloseReason!, graceful: true);
             Session.ReleaseChannel(this);
         }
         catch (AmqpException) when (!IsOpen)
         {
             // The broker closed it at the same time, or the connection went: closed either way.
-        }
-        catch (OperationCanceledException)
-        {
-            // Gave up waiting for close-ok: the channel is unusable; the number is freed when close-ok arrives.
-            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was closed by the application."), graceful: true);
-            throw;
         }
     }
 
@@ -443,10 +490,10 @@ internal sealed partial class ChannelCore : IDisposable
     /// <summary>basic.get: one message or null.</summary>
     public async Task<Message?> GetAsync(string queue, bool autoAck, CancellationToken cancellationToken)
     {
-        await SendRequestAsync(new BasicGet(queue, autoAck), MethodIds.BasicGetOk, MethodIds.BasicGetEmpty, cancellationToken).ConfigureAwait(false);
+        await SendRequestAsync(new BasicGet(queue, autoAck), MethodIds.BasicGetOk, MethodIds.BasicGetEmpty, cancellationToken, getAutoAck: autoAck).ConfigureAwait(false);
         try
         {
-            await Rpc.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Rpc.WaitAsync().ConfigureAwait(false);
             if (Rpc.ReplyId == MethodIds.BasicGetEmpty || Rpc.Content is not Delivery delivery)
             {
                 return null;
