@@ -10,9 +10,8 @@ namespace Nucleon.Pipes.Tests.Integration.Cluster;
 /// an id whose publish threw is published again in a later batch. Around a fault it measures how long until a
 /// publish started after the fault is confirmed, and the longest time without any confirm.
 /// </summary>
-internal sealed class ConfirmedPublisher(AmqpConnection connection, string queue, int maxIds)
+internal sealed class ConfirmedPublisher(AmqpConnection connection, string queue, int maxIds, int batch = 20)
 {
-    private const int Batch = 20;
     private long _faultTimestamp;
     private long _resumedTimestamp;
     private long _watchGapsFrom;
@@ -71,13 +70,13 @@ internal sealed class ConfirmedPublisher(AmqpConnection connection, string queue
         var retry = new Queue<long>();
         while (!stop.IsCancellationRequested)
         {
-            var ids = new List<long>(Batch);
-            while (ids.Count < Batch && retry.Count > 0)
+            var ids = new List<long>(batch);
+            while (ids.Count < batch && retry.Count > 0)
             {
                 ids.Add(retry.Dequeue());
             }
 
-            while (ids.Count < Batch && next < maxIds)
+            while (ids.Count < batch && next < maxIds)
             {
                 ids.Add(next++);
             }

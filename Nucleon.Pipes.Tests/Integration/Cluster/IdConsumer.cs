@@ -7,7 +7,7 @@ namespace Nucleon.Pipes.Tests.Integration.Cluster;
 /// Consumes a queue with the connection-level <see cref="AmqpConnection.ConsumeAsync"/> (which subscribes
 /// again after a reconnect or a broker-side cancel) and records the id of every delivery.
 /// </summary>
-internal sealed class IdConsumer(AmqpConnection connection, string queue)
+internal sealed class IdConsumer(AmqpConnection connection, string queue, ushort prefetch = 200)
 {
     private long _deliveries;
     private long _ackFailures;
@@ -25,7 +25,7 @@ internal sealed class IdConsumer(AmqpConnection connection, string queue)
     {
         try
         {
-            await foreach (var m in connection.ConsumeAsync(queue, new ConsumeOptions { Prefetch = 200 }, stop))
+            await foreach (var m in connection.ConsumeAsync(queue, new ConsumeOptions { Prefetch = prefetch }, stop))
             {
                 Received.AddOrUpdate(Id(m.Body), 1, (_, n) => n + 1);
                 Interlocked.Increment(ref _deliveries);
