@@ -8,7 +8,11 @@
 # (needs scripts/install-broker.sh to have run). Private nodes live under
 # NUCLEON_TEST_BROKER_ROOT; leftovers there are stopped when this script ends.
 #
-# env: NUCLEON_TEST_RESULTS (results dir, default artifacts/test-results)
+# Tests that were listed but have no result (the test host crashed, or the hang timeout killed
+# it) count as failed and are named above the summary line.
+#
+# env: NUCLEON_TEST_RESULTS (results dir, default artifacts/test-results),
+#      NUCLEON_TEST_HANG_TIMEOUT (blame hang timeout, default 5m)
 # extra arguments are passed to dotnet test (e.g. --filter FullyQualifiedName~Codec)
 set -euo pipefail
 
@@ -40,46 +44,34 @@ dotnet test "$REPO/Nucleon.sln" -c Release \
     --logger "trx;LogFileName=results.trx" \
     --logger "console;verbosity=normal" \
     --results-directory "$RESULTS" \
-    --blame-hang-timeout 5m --blame-hang-dump-type none \
+    --blame-hang-timeout "${NUCLEON_TEST_HANG_TIMEOUT:-5m}" --blame-hang-dump-type none \
     "$@" </dev/null
 test_rc=$?
 set -e
 cleanup_brokers
 
-# ---- summary from the TRX ResultSummary counters (the one place computing the line) ----
-counter() { # file attribute
-    grep -o '<Counters [^>]*>' "$1" | head -n 1 | grep -o " $2=\"[0-9]*\"" | tr -dc '0-9'
-}
-total=0 executed=0 passed=0 failed=0 trx_count=0
-while IFS= read -r -d '' trx; do
-    trx_count=$((trx_count + 1))
-    t=$(counter "$trx" total); e=$(counter "$trx" executed); p=$(counter "$trx" passed)
-    f=$(counter "$trx" failed); er=$(counter "$trx" error); to=$(counter "$trx" timeout); ab=$(counter "$trx" aborted)
-    total=$((total + ${t:-0})); executed=$((executed + ${e:-0})); passed=$((passed + ${p:-0}))
-    failed=$((failed + ${f:-0} + ${er:-0} + ${to:-0} + ${ab:-0}))
-done < <(find "$RESULTS" -name '*.trx' -print0)
-skipped=$((total - executed))
-[ "$skipped" -lt 0 ] && skipped=0
+# ---- summary: every listed test without a result counts as failed ----
+# The TRX counters only know the results that reached the logger: when the test host crashes
+# (Environment.FailFast, stack overflow) or the hang timeout kills it, the rest simply vanish.
+# So the same selection is listed (same filter and other arguments) and compared with the results.
+list_args=(--list-tests)
+case " $* " in *" --no-build "*) ;; *) list_args+=(--no-build) ;; esac
+listing="$RESULTS/listed-tests.txt"
+if ! dotnet test "$REPO/Nucleon.sln" -c Release "${list_args[@]}" "$@" </dev/null >"$listing" 2>&1; then
+    echo "test.sh: listing the tests failed (see $listing)" >&2
+fi
 
 status=0
 if [ "$test_rc" -ne 0 ]; then
     echo "test.sh: dotnet test exited with $test_rc" >&2; status=1
 fi
-if [ "$trx_count" -eq 0 ]; then
+trx_files=()
+while IFS= read -r -d '' trx; do trx_files+=("$trx"); done < <(find "$RESULTS" -name '*.trx' -print0)
+if [ "${#trx_files[@]}" -eq 0 ]; then
     echo "test.sh: no TRX results found (build failure?)" >&2; status=1
-elif [ "$executed" -eq 0 ]; then
-    echo "test.sh: no tests ran" >&2; status=1
 fi
-[ "$failed" -gt 0 ] && status=1
-
-# Name each failed test with the start of its message just above the summary, so the
-# tail of a CI log says what failed without the TRX file.
-if [ "$failed" -gt 0 ] && command -v python3 >/dev/null; then
-    find "$RESULTS" -name '*.trx' -print0 | xargs -0 python3 "$REPO/scripts/trx-failures.py" || true
-fi
-
-line="$passed passed, $failed failed"
-[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
-echo "$line" > "$RESULTS/summary.txt"
-echo "$line"
+command -v python3 >/dev/null || { echo "test.sh: python3 is needed for the summary" >&2; echo "0 passed, 0 failed"; exit 1; }
+# Prints failed and never-run tests just above the summary line (the last line), so the tail
+# of a CI log says what failed without the TRX file; exits non-zero on any of them.
+python3 "$REPO/scripts/test-summary.py" "$listing" "$RESULTS/summary.txt" "${trx_files[@]}" || status=1
 exit "$status"

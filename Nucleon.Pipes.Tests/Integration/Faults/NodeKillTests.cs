@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using Nucleon.Pipes.Tests.Integration.Cluster;
 using Xunit.Abstractions;
 using static Nucleon.Pipes.Tests.Integration.Faults.FaultSupport;
 
@@ -31,38 +31,17 @@ public sealed class NodeKillTests(FaultBrokerFixture broker, ITestOutputHelper o
         // leader again after the restart. Sync now, as a node that ran for a while would have.
         await broker.CtlAsync("eval", "[dets:sync(T) || T <- dets:all()].");
 
-        var confirmed = new ConcurrentDictionary<long, byte>();
-        var received = new ConcurrentDictionary<long, int>();
-        var failures = new ConcurrentDictionary<string, int>();
-        long deliveries = 0;
-        long ackFailures = 0;
+        var stream = new ConfirmedPublisher(publisher, queue, int.MaxValue, batch: 50);
+        var confirmed = stream.Confirmed;
+        var failures = stream.Failures;
+        var ids = new IdConsumer(consumer, queue, prefetch: 500);
+        var received = ids.Received;
 
         using var stopConsuming = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var consumeTask = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var m in consumer.ConsumeAsync(queue, new ConsumeOptions { Prefetch = 500 }, stopConsuming.Token))
-                {
-                    received.AddOrUpdate(Id(m.Body), 1, (_, n) => n + 1);
-                    Interlocked.Increment(ref deliveries);
-                    try
-                    {
-                        await m.AckAsync();
-                    }
-                    catch (AmqpConnectionLostException)
-                    {
-                        Interlocked.Increment(ref ackFailures); // redelivered by the broker
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stopConsuming.IsCancellationRequested)
-            {
-            }
-        }, CancellationToken.None);
+        var consumeTask = Task.Run(() => ids.RunAsync(stopConsuming.Token), CancellationToken.None);
 
         using var stopPublishing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var publishTask = Task.Run(() => PublishUntilStoppedAsync(publisher, queue, confirmed, failures, stopPublishing.Token), CancellationToken.None);
+        var publishTask = Task.Run(() => stream.RunAsync(stopPublishing.Token), CancellationToken.None);
 
         var generationsBefore = publisher.Generation;
         for (int k = 1; k <= kills; k++)
@@ -93,9 +72,9 @@ public sealed class NodeKillTests(FaultBrokerFixture broker, ITestOutputHelper o
         await consumeTask;
 
         var missing = confirmed.Keys.Where(id => !received.ContainsKey(id)).OrderBy(id => id).ToList();
-        long duplicates = deliveries - received.Count;
+        long duplicates = ids.Deliveries - received.Count;
         output.WriteLine($"{kills} kills in {sw.Elapsed.TotalSeconds:0.0} s; publisher generation {publisher.Generation}, consumer generation {consumer.Generation}");
-        output.WriteLine($"confirmed {confirmed.Count}, distinct ids consumed {received.Count}, deliveries {deliveries}, duplicates {duplicates}, failed acks {ackFailures}");
+        output.WriteLine($"confirmed {confirmed.Count}, distinct ids consumed {received.Count}, deliveries {ids.Deliveries}, duplicates {duplicates}, failed acks {ids.AckFailures}");
         output.WriteLine("publish failures (republished): " + string.Join(", ", failures.Select(f => $"{f.Key} x{f.Value}")));
         Assert.True(missing.Count == 0, $"{missing.Count} confirmed ids never consumed, e.g. {string.Join(", ", missing.Take(20))}");
         Assert.True(publisher.Generation >= generationsBefore + kills, $"publisher generation {publisher.Generation}");
@@ -104,66 +83,6 @@ public sealed class NodeKillTests(FaultBrokerFixture broker, ITestOutputHelper o
         await DeleteQueueQuietlyAsync(broker, queue);
     }
 
-    /// <summary>Batches of confirmed publishes; an id whose publish fails is republished in the next batch.</summary>
-    private static async Task PublishUntilStoppedAsync(AmqpConnection connection, string queue, ConcurrentDictionary<long, byte> confirmed,
-        ConcurrentDictionary<string, int> failures, CancellationToken stop)
-    {
-        const int Batch = 50;
-        long next = 0;
-        var retry = new Queue<long>();
-        while (!stop.IsCancellationRequested)
-        {
-            var ids = new List<long>(Batch);
-            while (ids.Count < Batch && retry.Count > 0)
-            {
-                ids.Add(retry.Dequeue());
-            }
-
-            while (ids.Count < Batch)
-            {
-                ids.Add(next++);
-            }
-
-            MessageChannel channel;
-            try
-            {
-                channel = await connection.RentChannelAsync(Confirming, stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (AmqpException ex)
-            {
-                failures.AddOrUpdate("rent: " + ex.GetType().Name, 1, (_, n) => n + 1);
-                ids.ForEach(retry.Enqueue);
-                continue;
-            }
-
-            await using (channel)
-            {
-                var pending = ids.Select(id => (id, task: PublishOneAsync(channel, queue, id))).ToList();
-                foreach (var (id, task) in pending)
-                {
-                    try
-                    {
-                        await task;
-                        confirmed.TryAdd(id, 0);
-                    }
-                    catch (AmqpException ex)
-                    {
-                        // Lost connection (AmqpConnectionLostException), or a nack while the quorum queue recovers: republish.
-                        failures.AddOrUpdate(ex.GetType().Name, 1, (_, n) => n + 1);
-                        retry.Enqueue(id);
-                    }
-                }
-            }
-        }
-    }
-
     private static string State(AmqpConnection c) =>
         $"generation {c.Generation}, connected {c.IsConnected}, blocked {c.IsBlocked}, completion {c.Completion.Status}";
-
-    private static async Task PublishOneAsync(MessageChannel channel, string queue, long id) =>
-        await channel.PublishAsync("", queue, Body(id), Persistent);
 }
