@@ -12,7 +12,19 @@ public sealed class TestHost(IHost host) : IAsyncDisposable
 
     public IServiceProvider Services => Host.Services;
 
-    public Task StartAsync(CancellationToken cancellationToken) => Host.StartAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Host.StartAsync(cancellationToken);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            // Validation failed before any hosted service started: there is nothing to stop (and the host cannot).
+            _stopped = true;
+            throw;
+        }
+    }
 
     /// <summary>Stops the host; <paramref name="shutdownTimeout"/> is the token the hosted services get.</summary>
     public async Task StopAsync(TimeSpan shutdownTimeout)
