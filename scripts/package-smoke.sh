@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks the packages as packages: packs Nucleon.Pipes into artifacts/packages, restores and
-# builds samples/Nucleon.Pipes.PackageSmoke from that folder feed (no ProjectReference), starts a
-# private broker node (as scripts/demo.sh does), runs the sample against it (connect, confirmed
-# publish, consume, close) and stops the node by its node name, whatever happens.
+# Checks the packages as packages: packs Nucleon.Pipes and Nucleon.Pipes.Hosting into
+# artifacts/packages, restores and builds samples/Nucleon.Pipes.PackageSmoke from that folder feed
+# (no ProjectReference), starts a private broker node (as scripts/demo.sh does), runs the sample against it (connect, confirmed
+# publish, consume, close; then the same through the Generic Host: hosted connection, hosted
+# consumer, IAmqpPublisher, health check) and stops the node by its node name, whatever happens.
 # Catches a missing file, a missing dependency or an internal type a user needs.
 # env: SMOKE_BROKER_PORT (first port tried, default 5694; the next free one is used)
 set -euo pipefail
@@ -15,7 +16,7 @@ log() { echo "package-smoke.sh: $*"; }
 log "packing into $FEED"
 rm -rf "$FEED"
 mkdir -p "$FEED"
-for project in Nucleon.Pipes; do
+for project in Nucleon.Pipes Nucleon.Pipes.Hosting; do
     dotnet pack -c Release "$REPO/$project/$project.csproj" -o "$FEED" </dev/null
 done
 ls -l "$FEED"
@@ -24,11 +25,15 @@ nupkg="$(find "$FEED" -maxdepth 1 -name 'Nucleon.Pipes.[0-9]*.nupkg' ! -name '*.
 [ -n "$nupkg" ] || { log "no Nucleon.Pipes package was produced"; exit 1; }
 version="$(basename "$nupkg" .nupkg)"
 version="${version#Nucleon.Pipes.}"
-[ -f "$FEED/Nucleon.Pipes.$version.snupkg" ] || { log "no symbol package next to $nupkg"; exit 1; }
+for id in Nucleon.Pipes Nucleon.Pipes.Hosting; do
+    for ext in nupkg snupkg; do
+        [ -f "$FEED/$id.$version.$ext" ] || { log "missing $id.$version.$ext"; exit 1; }
+    done
+done
 log "package version $version"
 
 # The sample restores into its own packages folder; drop what an earlier pack of the same version left.
-rm -rf "$REPO/artifacts/package-smoke/packages/nucleon.pipes"*
+rm -rf "$REPO/artifacts/package-smoke/packages/nucleon.pipes" "$REPO/artifacts/package-smoke/packages/nucleon.pipes.hosting"
 log "building the sample from the local feed"
 dotnet build -c Release "$SAMPLE" -p:NucleonPipesVersion="$version" </dev/null
 
