@@ -106,6 +106,23 @@ public sealed class HostedConsumerTests(BrokerFixture broker) : HostingTestBase(
         }
     }
 
+    /// <summary>Waits for its token: only the shutdown timeout ends it.</summary>
+    public sealed class UntilCancelledHandler(Recorder recorder) : IAmqpMessageHandler
+    {
+        public async Task HandleAsync(AmqpMessageContext context, CancellationToken cancellationToken)
+        {
+            recorder.Entered.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            finally
+            {
+                recorder.Count(context.Message);
+            }
+        }
+    }
+
     /// <summary>Throws for every message, recording the delivery count it saw.</summary>
     public sealed class ThrowingHandler(Recorder recorder) : IAmqpMessageHandler
     {
@@ -272,6 +289,32 @@ public sealed class HostedConsumerTests(BrokerFixture broker) : HostingTestBase(
 
         Assert.Equal(1, recorder.HandledTotal);
         Assert.Equal(4u, await ReadyCountAsync(q)); // the finished one acked, the 4 unhandled back in the queue
+    }
+
+    [Fact]
+    public async Task A_handler_still_running_when_the_shutdown_timeout_ends_is_cancelled_and_its_message_requeued()
+    {
+        var (q, dlq) = await DeclareWithDeadLetterAsync(quorum: false);
+        await PublishManyAsync(q, 3, Ct);
+        var recorder = new Recorder();
+        await using var host = BuildHost(b =>
+        {
+            b.Services.AddSingleton(recorder);
+            b.Services.AddAmqpConnection();
+            b.Services.AddAmqpConsumer<UntilCancelledHandler>(q, o => { o.Concurrency = 2; o.Prefetch = 3; });
+        });
+        await host.StartAsync(Ct);
+        await recorder.Entered.Task.WaitAsync(WaitBound, Ct);
+
+        await host.StopAsync(TimeSpan.FromSeconds(2)); // the handlers' token fires when this runs out
+        using var settle = new CancellationTokenSource(WaitBound);
+        while (recorder.HandledTotal == 0)
+        {
+            await Task.Delay(20, settle.Token); // the handlers end by their token, moments after the stop gave up on them
+        }
+
+        Assert.Equal(3u, await WaitForReadyCountAsync(q, 3, settle.Token)); // all back in the queue
+        Assert.Equal(0u, await ReadyCountAsync(dlq));
     }
 
     [Fact]
