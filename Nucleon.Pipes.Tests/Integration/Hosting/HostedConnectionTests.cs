@@ -157,6 +157,48 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
     }
 
     [Fact]
+    public async Task Blocked_by_a_memory_alarm_is_degraded_then_healthy_when_it_clears()
+    {
+        using var cts = new CancellationTokenSource(BrokerFixture.CtlTestTimeout);
+        var ct = cts.Token;
+        var q = await DeclareQueueAsync(what: "blocked");
+        await using var host = BuildHost(b => b.Services.AddAmqpConnection());
+        await host.StartAsync(ct);
+        var conn = host.Services.GetRequiredService<AmqpConnection>();
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.Blocked += (_, _) => blocked.TrySetResult();
+        await using var plain = await conn.AllocateChannelAsync(cancellationToken: ct);
+
+        bool restored = false;
+        try
+        {
+            await Broker.SetVmMemoryHighWatermarkAsync(0.0000001);
+            // RabbitMQ blocks a connection when it publishes during an alarm: publish until it does.
+            for (int i = 0; !blocked.Task.IsCompleted; i++)
+            {
+                Assert.True(i < 100, "The broker never sent connection.blocked.");
+                await plain.PublishAsync("", q, Utf8("trigger"), cancellationToken: ct);
+                await Task.WhenAny(blocked.Task, Task.Delay(200, ct));
+            }
+
+            var health = await CheckAsync(host);
+            Assert.Equal(HealthStatus.Degraded, health.Status);
+            Assert.Equal("Blocked", health.Data["state"]);
+
+            await Broker.SetVmMemoryHighWatermarkAsync(0.4);
+            restored = true;
+            await WaitForStatusAsync(host, HealthStatus.Healthy);
+        }
+        finally
+        {
+            if (!restored)
+            {
+                await Broker.SetVmMemoryHighWatermarkAsync(0.4);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Refused_credentials_are_a_permanent_failure_unhealthy_with_the_error()
     {
         var target = new Uri(Broker.AmqpUri);
