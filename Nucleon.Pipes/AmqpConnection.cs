@@ -356,6 +356,10 @@ public sealed partial class AmqpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>An application callback threw: the error goes to the <see cref="OnError"/> handlers, never up the stack.</summary>
+    internal void ReportCallbackFailure(string callback, Exception error) =>
+        _ = ReportAsync(new AmqpCallbackException(callback, error));
+
     private async Task ReportAsync(Exception error)
     {
         Func<AmqpConnection, Exception, ValueTask>[] handlers;

@@ -155,7 +155,7 @@ public class AmqpChannel : IAsyncDisposable
         ArgumentChecks.ShortString(queue, nameof(queue));
         ArgumentChecks.ConsumeOptions(options, nameof(options));
         var core = Core;
-        var state = await core.StartConsumerAsync(queue, options ?? ConsumeOptions.Default, cancellationToken).ConfigureAwait(false);
+        var state = await core.Consumers.StartAsync(queue, options ?? ConsumeOptions.Default, cancellationToken).ConfigureAwait(false);
         return new AmqpConsumer(core, state);
     }
 
@@ -163,7 +163,7 @@ public class AmqpChannel : IAsyncDisposable
     public Task BasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(consumerTag, nameof(consumerTag));
-        return Core.CancelConsumerAsync(consumerTag, cancellationToken);
+        return Core.Consumers.CancelAsync(consumerTag, cancellationToken);
     }
 
     /// <summary>
@@ -228,9 +228,20 @@ public class AmqpChannel : IAsyncDisposable
     public async Task TxRollbackAsync(CancellationToken cancellationToken = default) =>
         await Core.CallAsync<TxRollback, TxRollbackOk>(default, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>channel.flow: asks the broker to pause (false) or resume (true) deliveries; returns the state it confirmed.</summary>
+    /// <summary>
+    /// channel.flow: asks the broker to pause (false) or resume (true) deliveries; returns the state it confirmed.
+    /// RabbitMQ does not implement pausing (it would close the whole connection with 540 NOT_IMPLEMENTED), so
+    /// <c>active: false</c> against RabbitMQ throws <see cref="NotSupportedException"/> without sending anything;
+    /// pause a consumer there with a prefetch and by not acknowledging, or cancel it.
+    /// </summary>
     public async Task<bool> ChannelFlowAsync(bool active, CancellationToken cancellationToken = default)
     {
+        if (!active && Core.Session.ServerProperties.TryGetValue("product", out var product) && product is string name
+            && name.Contains("RabbitMQ", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new NotSupportedException("RabbitMQ does not support channel.flow(active=false): it would close the connection with 540 NOT_IMPLEMENTED. Use a prefetch and withhold acks, or cancel the consumer.");
+        }
+
         Core.Dirty = true;
         return (await Core.CallAsync<ChannelFlow, ChannelFlowOk>(new ChannelFlow(active), cancellationToken).ConfigureAwait(false)).Active;
     }

@@ -94,6 +94,7 @@ internal sealed partial class ChannelCore
             case MethodIds.ChannelFlow:
             {
                 var flow = MethodFrame.Decode<ChannelFlow>(payload);
+                SetFlow(flow.Active);
                 Queue.TryEnqueue(Encode(new ChannelFlowOk(flow.Active)));
                 return null;
             }
@@ -125,7 +126,7 @@ internal sealed partial class ChannelCore
         var routingKey = decoder.ReadShortStringBytes();
 
         // Decode (and validate) everything before taking a pooled delivery, so a bad frame leaks nothing.
-        var consumer = FindConsumer(tag);
+        var consumer = Consumers.Find(tag);
         string consumerTag = consumer?.Tag ?? AmqpDecoder.DecodeUtf8(tag, "consumer tag");
         string exchangeName = Cached(exchange, ref _lastExchangeBytes, ref _lastExchange);
         string routingKeyName = Cached(routingKey, ref _lastRoutingKeyBytes, ref _lastRoutingKey);
@@ -210,6 +211,7 @@ internal sealed partial class ChannelCore
             case ContentKind.Deliver:
                 return delivery;
             case ContentKind.GetOk:
+                delivery.AutoAck = Rpc.GetAutoAck;
                 if (Rpc.IsWaiting)
                 {
                     Rpc.Content = delivery;
@@ -217,9 +219,10 @@ internal sealed partial class ChannelCore
                 }
                 else
                 {
-                    // The caller gave up on this get: hand the message back rather than leave it unacked.
-                    Rpc.TryComplete(MethodIds.BasicGetOk, ReadOnlySpan<byte>.Empty);
+                    // The caller gave up on this get: hand the message back rather than leave it unacked
+                    // (an auto-acked one is the broker's no more; rejecting its tag would be a 406).
                     RejectUnread(delivery);
+                    Rpc.TryComplete(MethodIds.BasicGetOk, ReadOnlySpan<byte>.Empty);
                 }
 
                 return null;
@@ -240,66 +243,33 @@ internal sealed partial class ChannelCore
         if (ReturnHandler is { } handler)
         {
             var returned = new ReturnedMessage(_returnCode, _returnText, delivery.Exchange, delivery.RoutingKey, delivery.Properties, delivery.Body.ToArray());
-            // Never run application code on the reader.
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.handler(s.returned), (handler, returned), preferLocal: false);
+            // Never run application code on the reader, and never unguarded.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Item1.RunReturnHandler(s.handler, s.returned), (this, handler, returned), preferLocal: false);
         }
     }
 
-    /// <summary>Reader: hands a complete delivery to its consumer's inbox, waiting if the inbox is full.</summary>
+    private void RunReturnHandler(Action<ReturnedMessage> handler, ReturnedMessage returned)
+    {
+        try
+        {
+            handler(returned);
+        }
+        catch (Exception ex)
+        {
+            Session.Owner.ReportCallbackFailure($"OnReturn handler on channel {Number}", ex);
+        }
+    }
+
+    /// <summary>Reader: hands a complete delivery to its consumer (never waits; see <see cref="ConsumerRegistry.Dispatch"/>).</summary>
     public ValueTask DispatchAsync(Delivery delivery)
     {
-        var consumer = delivery.Owner;
-        if (consumer is null || consumer.Cancelled || !IsOpen)
-        {
-            Drop(delivery);
-            return ValueTask.CompletedTask;
-        }
-
-        return consumer.Inbox.TryWrite(delivery) ? ValueTask.CompletedTask : DispatchSlowAsync(consumer, delivery);
-    }
-
-    // The inbox is full (the application is behind): the reader waits here, which stops reading the socket.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask DispatchSlowAsync(ConsumerState consumer, Delivery delivery)
-    {
-        while (!consumer.Inbox.TryWrite(delivery))
-        {
-            if (consumer.Inbox.IsCompleted)
-            {
-                Drop(delivery);
-                return;
-            }
-
-            await consumer.Inbox.WaitForRoomAsync().ConfigureAwait(false);
-        }
-    }
-
-    private void Drop(Delivery delivery)
-    {
-        // Nobody will read it: give it back to the queue now instead of when the channel closes.
-        if (IsOpen)
-        {
-            RejectUnread(delivery);
-        }
-
-        if (delivery.Owner is { } owner)
-        {
-            owner.Recycle(delivery);
-        }
+        Consumers.Dispatch(delivery);
+        return ValueTask.CompletedTask;
     }
 
     private void HandleServerCancel(BasicCancel cancel)
     {
-        foreach (var consumer in Volatile.Read(ref _consumers))
-        {
-            if (consumer.Tag == cancel.ConsumerTag)
-            {
-                consumer.Cancelled = true;
-                RemoveConsumer(consumer);
-                consumer.Inbox.Complete(new AmqpConsumerCancelledException(consumer.Tag));
-            }
-        }
-
+        Consumers.HandleServerCancel(cancel);
         if (!cancel.NoWait)
         {
             Queue.TryEnqueue(Encode(new BasicCancelOk(cancel.ConsumerTag)));

@@ -17,8 +17,6 @@ internal sealed partial class ChannelCore : IDisposable
 {
     private const int Opening = 0, Open = 1, Closing = 2, Closed = 3;
 
-    private readonly SemaphoreSlim _consumeLock = new(1, 1);
-    private ConsumerState[] _consumers = [];
     private int _state;
     private Exception? _closeReason;
 
@@ -28,6 +26,7 @@ internal sealed partial class ChannelCore : IDisposable
         Number = number;
         Options = options;
         Queue = session.Writer.CreateQueue(number, session.Options.ChannelOutboundCapacity);
+        Consumers = new ConsumerRegistry(this);
         if (options.PublisherConfirms)
         {
             Confirms = new ConfirmTracker(session.Options.MaxOutstandingConfirms);
@@ -44,6 +43,8 @@ internal sealed partial class ChannelCore : IDisposable
 
     public RpcSlot Rpc { get; } = new();
 
+    public ConsumerRegistry Consumers { get; }
+
     public ConfirmTracker? Confirms { get; private set; }
 
     public bool IsOpen => Volatile.Read(ref _state) == Open;
@@ -59,7 +60,7 @@ internal sealed partial class ChannelCore : IDisposable
 
     /// <summary>Can this channel go back to a pool for another renter as it is?</summary>
     public bool IsReusable =>
-        IsOpen && !Dirty && Session.IsCurrent && Volatile.Read(ref _consumers).Length == 0
+        IsOpen && !Dirty && Session.IsCurrent && Consumers.Count == 0
         && (Confirms is null || Confirms.Outstanding == 0) && !Rpc.IsWaiting;
 
     // ------------------------------------------------------------------ sending
@@ -83,7 +84,7 @@ internal sealed partial class ChannelCore : IDisposable
         await SendRequestAsync(request, Id<TReply>(), 0, cancellationToken).ConfigureAwait(false);
         try
         {
-            await Rpc.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Rpc.WaitAsync().ConfigureAwait(false);
             return MethodFrame.Decode<TReply>(Rpc.Reply);
         }
         finally
@@ -93,15 +94,16 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendRequestAsync<TRequest>(TRequest request, uint reply1, uint reply2, CancellationToken cancellationToken)
+    private async ValueTask SendRequestAsync<TRequest>(TRequest request, uint reply1, uint reply2, CancellationToken cancellationToken, bool getAutoAck = false)
         where TRequest : struct, IAmqpMethod<TRequest>
     {
         await Rpc.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            Rpc.GetAutoAck = getAutoAck;
             // Only OpenAsync can issue requests while the channel is opening: nobody else holds it yet.
             ThrowIfUnusable(allowOpening: true, allowClosing: Id<TRequest>() == MethodIds.ChannelClose);
-            Rpc.Arm(reply1, reply2);
+            Rpc.Arm(reply1, reply2, cancellationToken);
             await Queue.EnqueueAsync(Encode(request), cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -182,15 +184,21 @@ internal sealed partial class ChannelCore : IDisposable
     }
 
     private ValueTask SendPublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
-        Session.IsBlocked ? PublishWhenUnblockedAsync(command, cancellationToken) : EnqueuePublishAsync(command, cancellationToken);
+        Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
+            ? PublishWhenUnblockedAsync(command, cancellationToken)
+            : EnqueuePublishAsync(command, cancellationToken);
 
-    // connection.blocked: publishes wait (bounded by their token) instead of piling up.
+    // connection.blocked, or the broker's channel.flow(false): publishes wait (bounded by their token) instead of piling up.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
         try
         {
             await Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref _flowResumed) is { } resumed)
+            {
+                await resumed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -216,6 +224,11 @@ internal sealed partial class ChannelCore : IDisposable
                 : ClosedError();
         }
 
+        if (multiple)
+        {
+            RaiseSettledThrough(deliveryTag);
+        }
+
         var command = kind switch
         {
             SettleKind.Ack => Encode(new BasicAck(deliveryTag, multiple)),
@@ -225,17 +238,58 @@ internal sealed partial class ChannelCore : IDisposable
         return Queue.EnqueueAsync(command, cancellationToken);
     }
 
+    private ulong _settledThrough;
+
+    // Set while the broker has paused this channel's publishing (channel.flow active=false).
+    private TaskCompletionSource? _flowResumed;
+
+    /// <summary>Reader: the broker paused (false) or resumed (true) publishing on this channel.</summary>
+    public void SetFlow(bool active)
+    {
+        if (active)
+        {
+            Interlocked.Exchange(ref _flowResumed, null)?.TrySetResult();
+        }
+        else
+        {
+            Interlocked.CompareExchange(ref _flowResumed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        }
+    }
+
+    /// <summary>Every delivery tag up to this one was settled by a multiple ack or nack.</summary>
+    public ulong SettledThrough => Volatile.Read(ref _settledThrough);
+
+    private void RaiseSettledThrough(ulong tag)
+    {
+        ulong current;
+        while ((current = Volatile.Read(ref _settledThrough)) < tag
+            && Interlocked.CompareExchange(ref _settledThrough, tag, current) != current)
+        {
+        }
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
     /// <summary>Created but channel.open not sent yet.</summary>
-    public bool IsNew => Volatile.Read(ref _state) == Opening && !_openStarted;
+    public bool IsNew => Volatile.Read(ref _state) == Opening && _opening is null;
 
-    private bool _openStarted;
+    // The open and close exchanges with the broker. They run to the end whatever the caller's token
+    // says: a caller who gives up only stops waiting, and the channel number stays reserved until the
+    // broker's answer arrives (freeing it earlier lets the next open reuse a number the broker still
+    // knows, and the connection dies with 504 or 503).
+    private Task? _opening;
+    private Task? _closing;
 
     /// <summary>Closes the channel in the background (used by the pools for channels they drop). Never throws.</summary>
     public void Discard()
     {
-        if (IsNew || Volatile.Read(ref _state) == Opening)
+        if (_opening is { IsCompleted: false })
+        {
+            // channel.open is on its way: the open's own continuation closes the channel once it is answered.
+            return;
+        }
+
+        if (Volatile.Read(ref _state) == Opening)
         {
             // Never opened on the broker (or failed to): just free the number.
             MarkClosed(new AmqpChannelClosedException($"Channel {Number} was discarded."), graceful: true);
@@ -253,8 +307,7 @@ internal sealed partial class ChannelCore : IDisposable
     {
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await CloseAsync(AmqpReplyCode.Success, "Goodbye", timeout.Token).ConfigureAwait(false);
+            await CloseAsync(AmqpReplyCode.Success, "Goodbye", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is AmqpException or OperationCanceledException)
         {
@@ -264,19 +317,49 @@ internal sealed partial class ChannelCore : IDisposable
     /// <summary>Called by the object pool for channels it does not keep.</summary>
     public void Dispose() => Discard();
 
+    /// <summary>Opens the channel (channel.open, and confirm.select for a confirm channel).</summary>
+    /// <remarks>If <paramref name="cancellationToken"/> fires after channel.open was queued, the channel is closed once the broker has answered.</remarks>
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
-        _openStarted = true;
         Interlocked.Increment(ref Session.ChannelOpenCount);
-        await CallAsync<ChannelOpen, ChannelOpenOk>(new ChannelOpen(), cancellationToken).ConfigureAwait(false);
+        var opening = _opening = OpenOnBrokerAsync();
+        try
+        {
+            await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!opening.IsCompleted)
+        {
+            _ = opening.ContinueWith(static (t, s) => ((ChannelCore)s!).AfterAbandonedOpen(t), this,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private async Task OpenOnBrokerAsync()
+    {
+        await CallAsync<ChannelOpen, ChannelOpenOk>(new ChannelOpen(), CancellationToken.None).ConfigureAwait(false);
         if (Confirms is not null)
         {
-            await CallAsync<ConfirmSelect, ConfirmSelectOk>(new ConfirmSelect(false), cancellationToken).ConfigureAwait(false);
+            await CallAsync<ConfirmSelect, ConfirmSelectOk>(new ConfirmSelect(false), CancellationToken.None).ConfigureAwait(false);
         }
 
         if (Interlocked.CompareExchange(ref _state, Open, Opening) != Opening)
         {
             throw ClosedError();
+        }
+    }
+
+    private void AfterAbandonedOpen(Task opening)
+    {
+        _ = opening.Exception; // observed: the caller already got its cancellation
+        if (IsOpen)
+        {
+            _ = CloseQuietlyAsync();
+        }
+        else if (Volatile.Read(ref _state) == Opening)
+        {
+            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was discarded."), graceful: true);
+            Session.ReleaseChannel(this);
         }
     }
 
@@ -293,29 +376,35 @@ internal sealed partial class ChannelCore : IDisposable
         Dirty = true;
     }
 
-    /// <summary>Closes the channel (channel.close / close-ok). Never throws for a channel that is already closed.</summary>
+    /// <summary>
+    /// Closes the channel (channel.close / close-ok). Never throws for a channel that is closed or closing.
+    /// A cancelled caller stops waiting; the close itself completes in the background.
+    /// </summary>
     public async Task CloseAsync(ushort replyCode, string replyText, CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open)
+        if (Interlocked.CompareExchange(ref _state, Closing, Open) == Open)
         {
-            return;
+            Interlocked.CompareExchange(ref _closeReason, new AmqpChannelClosedException($"Channel {Number} was closed by the application."), null);
+            _closing = CloseOnBrokerAsync(replyCode, replyText);
         }
 
+        if (_closing is { } closing)
+        {
+            await closing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CloseOnBrokerAsync(ushort replyCode, string replyText)
+    {
         try
         {
-            await CallAsync<ChannelClose, ChannelCloseOk>(new ChannelClose(replyCode, replyText, 0, 0), cancellationToken).ConfigureAwait(false);
-            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was closed by the application."), graceful: true);
+            await CallAsync<ChannelClose, ChannelCloseOk>(new ChannelClose(replyCode, replyText, 0, 0), CancellationToken.None).ConfigureAwait(false);
+            MarkClosed(CloseReason!, graceful: true);
             Session.ReleaseChannel(this);
         }
         catch (AmqpException) when (!IsOpen)
         {
             // The broker closed it at the same time, or the connection went: closed either way.
-        }
-        catch (OperationCanceledException)
-        {
-            // Gave up waiting for close-ok: the channel is unusable; the number is freed when close-ok arrives.
-            MarkClosed(new AmqpChannelClosedException($"Channel {Number} was closed by the application."), graceful: true);
-            throw;
         }
     }
 
@@ -347,106 +436,19 @@ internal sealed partial class ChannelCore : IDisposable
         Queue.Complete(reason);
         Rpc.Fail(reason);
         Confirms?.FailAll(reason);
-        foreach (var consumer in Interlocked.Exchange(ref _consumers, []))
-        {
-            consumer.Cancelled = true;
-            if (graceful)
-            {
-                consumer.Inbox.Complete();
-            }
-            else
-            {
-                consumer.Inbox.Complete(reason);
-            }
-        }
+        Consumers.EndAll(reason, graceful);
+        SetFlow(active: true); // paused publishes go on to find the channel closed
     }
 
-    // ------------------------------------------------------------------ consumers
-
-    public async Task<ConsumerState> StartConsumerAsync(string queue, ConsumeOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(queue);
-        await _consumeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ThrowIfUnusable();
-            string tag = options.ConsumerTag ?? Session.NextConsumerTag(Number);
-            bool limited = !options.AutoAck && options.Prefetch > 0;
-            int capacity = limited ? options.Prefetch : Math.Max(1, options.InboxCapacity);
-            if (!options.AutoAck)
-            {
-                // Per-consumer prefetch (global=false in RabbitMQ); held together with the consume by _consumeLock.
-                await CallAsync<BasicQos, BasicQosOk>(new BasicQos(0, options.Prefetch, false), cancellationToken).ConfigureAwait(false);
-            }
-
-            var consumer = new ConsumerState(this, tag, options.AutoAck, capacity);
-            AddConsumer(consumer);
-            try
-            {
-                await CallAsync<BasicConsume, BasicConsumeOk>(
-                    new BasicConsume(queue, tag, false, options.AutoAck, options.Exclusive, false, options.Arguments), cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                RemoveConsumer(consumer);
-                throw;
-            }
-
-            return consumer;
-        }
-        finally
-        {
-            _consumeLock.Release();
-        }
-    }
-
-    /// <summary>Cancels a consumer and hands its unread deliveries back to the queue.</summary>
-    public async Task StopConsumerAsync(ConsumerState consumer)
-    {
-        consumer.Cancelled = true;
-        if (IsOpen)
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await CallAsync<BasicCancel, BasicCancelOk>(new BasicCancel(consumer.Tag, false), timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is AmqpException or OperationCanceledException)
-            {
-                // The channel or connection went away meanwhile: the broker requeues unacked messages itself.
-            }
-        }
-
-        RemoveConsumer(consumer);
-        consumer.Inbox.Complete();
-        while (consumer.Inbox.TryRead(out var unread))
-        {
-            RejectUnread(unread);
-            consumer.Recycle(unread);
-        }
-    }
-
-    /// <summary>basic.cancel by tag, for consumers started through the raw API.</summary>
-    public Task CancelConsumerAsync(string consumerTag, CancellationToken cancellationToken)
-    {
-        foreach (var consumer in Volatile.Read(ref _consumers))
-        {
-            if (consumer.Tag == consumerTag)
-            {
-                return StopConsumerAsync(consumer);
-            }
-        }
-
-        return CallAsync<BasicCancel, BasicCancelOk>(new BasicCancel(consumerTag, false), cancellationToken).AsTask();
-    }
+    // ------------------------------------------------------------------ get
 
     /// <summary>basic.get: one message or null.</summary>
     public async Task<Message?> GetAsync(string queue, bool autoAck, CancellationToken cancellationToken)
     {
-        await SendRequestAsync(new BasicGet(queue, autoAck), MethodIds.BasicGetOk, MethodIds.BasicGetEmpty, cancellationToken).ConfigureAwait(false);
+        await SendRequestAsync(new BasicGet(queue, autoAck), MethodIds.BasicGetOk, MethodIds.BasicGetEmpty, cancellationToken, getAutoAck: autoAck).ConfigureAwait(false);
         try
         {
-            await Rpc.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Rpc.WaitAsync().ConfigureAwait(false);
             if (Rpc.ReplyId == MethodIds.BasicGetEmpty || Rpc.Content is not Delivery delivery)
             {
                 return null;
@@ -461,60 +463,12 @@ internal sealed partial class ChannelCore : IDisposable
         }
     }
 
-    private void RejectUnread(Delivery delivery)
+    /// <summary>Hands an unread delivery back to the queue (basic.reject, requeue); auto-acked ones are the broker's no more.</summary>
+    public void RejectUnread(Delivery delivery)
     {
         if (!delivery.AutoAck && IsOpen)
         {
             Queue.TryEnqueue(Encode(new BasicReject(delivery.DeliveryTag, true)));
         }
-    }
-
-    private void AddConsumer(ConsumerState consumer)
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _consumers);
-            var updated = new ConsumerState[current.Length + 1];
-            current.CopyTo(updated, 0);
-            updated[^1] = consumer;
-            if (Interlocked.CompareExchange(ref _consumers, updated, current) == current)
-            {
-                return;
-            }
-        }
-    }
-
-    private void RemoveConsumer(ConsumerState consumer)
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _consumers);
-            int i = Array.IndexOf(current, consumer);
-            if (i < 0)
-            {
-                return;
-            }
-
-            var updated = new ConsumerState[current.Length - 1];
-            Array.Copy(current, 0, updated, 0, i);
-            Array.Copy(current, i + 1, updated, i, current.Length - i - 1);
-            if (Interlocked.CompareExchange(ref _consumers, updated, current) == current)
-            {
-                return;
-            }
-        }
-    }
-
-    private ConsumerState? FindConsumer(ReadOnlySpan<byte> tagUtf8)
-    {
-        foreach (var c in Volatile.Read(ref _consumers))
-        {
-            if (tagUtf8.SequenceEqual(c.TagUtf8))
-            {
-                return c;
-            }
-        }
-
-        return null;
     }
 }

@@ -44,7 +44,11 @@ public sealed record ConsumeOptions
     /// <summary>
     /// Capacity of the inbox between the connection's reader and the consume loop when
     /// <see cref="Prefetch"/> is 0 or <see cref="AutoAck"/> is on (the broker does not bound those).
-    /// A full inbox makes the connection's reader wait (back-pressure, nothing is dropped). Default 1024.
+    /// The connection's reader never waits for a consume loop (it serves every channel and the
+    /// heartbeat): past the inbox up to <see cref="InboxCapacity"/> × 16 more messages queue in an
+    /// overflow, and when that is full too the consumer alone is cancelled and its loop ends with
+    /// <see cref="AmqpConsumerOverflowException"/> after the messages it already received.
+    /// Default 1024.
     /// </summary>
     public int InboxCapacity { get; init; } = 1024;
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Tasks.Sources;
 using Nucleon.Pipes.Connection;
 
 namespace Nucleon.Pipes.Channels;
@@ -7,47 +6,37 @@ namespace Nucleon.Pipes.Channels;
 /// <summary>
 /// Publisher confirms of one channel. Sequence numbers are assigned in the same lock that puts the
 /// publish into the channel's queue, so they always match the order the broker sees (one place,
-/// never on a path that can be cancelled afterwards). Pending publishes sit in a ring buffer indexed
-/// by sequence number; a window semaphore bounds how many are outstanding. Each publish awaits a
-/// pooled <see cref="IValueTaskSource"/>, so confirmed publishing allocates nothing per message.
+/// never on a path that can be cancelled afterwards). Pending publishes sit in a
+/// <see cref="SequenceBuffer{T}"/> (confirms may come in any order); a window semaphore bounds how
+/// many are outstanding. Each publish awaits a pooled <see cref="PendingConfirm"/>, so confirmed
+/// publishing allocates nothing per message.
 /// </summary>
 internal sealed class ConfirmTracker
 {
     private readonly object _lock = new();
-    private readonly PendingConfirm?[] _ring;
-    private readonly int _mask;
+    private readonly SequenceBuffer<PendingConfirm> _pending;
     private readonly SemaphoreSlim _window;
     private readonly Stack<PendingConfirm> _pool = new();
+    private readonly Action<PendingConfirm> _recycle;
     private ulong _nextSequence = 1;
-    private ulong _lowestPending = 1;
     private Exception? _failure;
     private AmqpMessageReturnedException? _returned;
 
     public ConfirmTracker(int maxOutstanding)
     {
-        int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)maxOutstanding);
-        _ring = new PendingConfirm?[size];
-        _mask = size - 1;
+        _pending = new SequenceBuffer<PendingConfirm>(maxOutstanding);
         _window = new SemaphoreSlim(maxOutstanding, maxOutstanding);
+        _recycle = Recycle;
     }
 
-    /// <summary>Publishes not yet confirmed.</summary>
+    /// <summary>Publishes not yet confirmed (including those whose caller stopped waiting).</summary>
     public int Outstanding
     {
         get
         {
             lock (_lock)
             {
-                int n = 0;
-                for (ulong s = _lowestPending; s < _nextSequence; s++)
-                {
-                    if (_ring[(int)(s & (ulong)_mask)] is not null)
-                    {
-                        n++;
-                    }
-                }
-
-                return n;
+                return _pending.Count;
             }
         }
     }
@@ -64,12 +53,22 @@ internal sealed class ConfirmTracker
         }
     }
 
-    /// <summary>Queues a publish and returns a task that completes when the broker confirms it.</summary>
+    /// <summary>
+    /// Queues a publish and returns a task that completes when the broker confirms it. The token is
+    /// honoured at every stage: waiting for the window, for room in the queue, and for the confirm
+    /// (then the publish may still reach the broker; the caller gets <see cref="OperationCanceledException"/>).
+    /// </summary>
     public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            command.Release();
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         if (_window.Wait(0, CancellationToken.None))
         {
-            return TryEnqueue(queue, command, out var pending)
+            return TryEnqueue(queue, command, cancellationToken, out var pending)
                 ? pending.AsValueTask()
                 : PublishSlowAsync(queue, command, haveSlot: true, cancellationToken);
         }
@@ -96,7 +95,7 @@ internal sealed class ConfirmTracker
         }
 
         PendingConfirm? pending;
-        while (!TryEnqueue(queue, command, out pending))
+        while (!TryEnqueue(queue, command, cancellationToken, out pending))
         {
             bool room;
             try
@@ -122,7 +121,7 @@ internal sealed class ConfirmTracker
     }
 
     // Holds a window slot. On success the slot belongs to the pending confirm.
-    private bool TryEnqueue(OutboundQueue queue, OutboundCommand command, out PendingConfirm pending)
+    private bool TryEnqueue(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken, out PendingConfirm pending)
     {
         lock (_lock)
         {
@@ -134,20 +133,17 @@ internal sealed class ConfirmTracker
             }
 
             ulong seq = _nextSequence;
-            pending = _pool.Count > 0 ? _pool.Pop() : new PendingConfirm(this);
-            pending.SequenceNumber = seq;
-            // The slot is filled before the command is visible to the writer: the ack can follow at once.
-            _ring[(int)(seq & (ulong)_mask)] = pending;
-            if (queue.TryAdd(command))
+            pending = _pool.Count > 0 ? _pool.Pop() : new PendingConfirm(_recycle);
+            // Tracked and watching its token before the command is visible to the writer: the ack can follow at once.
+            pending.Arm(cancellationToken);
+            if (!queue.TryAdd(command))
             {
-                _nextSequence = seq + 1;
-            }
-            else
-            {
-                _ring[(int)(seq & (ulong)_mask)] = null;
-                _pool.Push(pending);
+                pending.Discard();
                 return false;
             }
+
+            _pending.Append(seq, pending);
+            _nextSequence = seq + 1;
         }
 
         // Outside the lock: waking the writer may run it on this thread.
@@ -161,40 +157,20 @@ internal sealed class ConfirmTracker
         int released = 0;
         lock (_lock)
         {
-            if (tag >= _nextSequence)
-            {
-                tag = _nextSequence - 1;
-            }
-
-            ulong from = multiple ? _lowestPending : tag;
             var returned = _returned;
             _returned = null;
-            for (ulong s = from; s <= tag && s >= _lowestPending; s++)
+            if (multiple)
             {
-                ref var slot = ref _ring[(int)(s & (ulong)_mask)];
-                if (slot is { } p && p.SequenceNumber == s)
+                while (_pending.TryRemoveOldest(tag, out ulong seq, out var p))
                 {
-                    slot = null;
+                    Complete(p!, seq == tag ? returned : null, ack, seq);
                     released++;
-                    if (!ack)
-                    {
-                        p.Fail(new AmqpPublishNackedException(s));
-                    }
-                    else if (returned is not null && s == tag)
-                    {
-                        // RabbitMQ sends basic.return for an unroutable mandatory message just before its ack.
-                        p.Fail(returned);
-                    }
-                    else
-                    {
-                        p.Succeed();
-                    }
                 }
             }
-
-            while (_lowestPending < _nextSequence && _ring[(int)(_lowestPending & (ulong)_mask)] is null)
+            else if (_pending.Remove(tag) is { } p)
             {
-                _lowestPending++;
+                Complete(p, returned, ack, tag);
+                released++;
             }
         }
 
@@ -202,6 +178,25 @@ internal sealed class ConfirmTracker
         {
             _window.Release(released);
         }
+    }
+
+    private static void Complete(PendingConfirm p, AmqpMessageReturnedException? returned, bool ack, ulong seq)
+    {
+        if (!ack)
+        {
+            p.Fail(new AmqpPublishNackedException(seq));
+        }
+        else if (returned is not null)
+        {
+            // RabbitMQ sends basic.return for an unroutable mandatory message just before its ack.
+            p.Fail(returned);
+        }
+        else
+        {
+            p.Succeed();
+        }
+
+        p.ReleaseByTracker();
     }
 
     /// <summary>Reader: a basic.return arrived on this confirm channel; it belongs to the next confirm.</summary>
@@ -220,18 +215,12 @@ internal sealed class ConfirmTracker
         lock (_lock)
         {
             _failure ??= error;
-            for (ulong s = _lowestPending; s < _nextSequence; s++)
+            while (_pending.TryRemoveOldest(ulong.MaxValue, out _, out var p))
             {
-                ref var slot = ref _ring[(int)(s & (ulong)_mask)];
-                if (slot is { } p)
-                {
-                    slot = null;
-                    released++;
-                    p.Fail(error);
-                }
+                p!.Fail(error);
+                p.ReleaseByTracker();
+                released++;
             }
-
-            _lowestPending = _nextSequence;
         }
 
         if (released > 0)
@@ -240,46 +229,14 @@ internal sealed class ConfirmTracker
         }
     }
 
-    private void Return(PendingConfirm pending)
+    private void Recycle(PendingConfirm pending)
     {
         lock (_lock)
         {
-            if (_pool.Count < _ring.Length)
+            if (_pool.Count < _pending.Capacity)
             {
                 _pool.Push(pending);
             }
         }
-    }
-
-    /// <summary>One publish awaiting its confirm; goes back to the pool when its result is read.</summary>
-    private sealed class PendingConfirm(ConfirmTracker owner) : IValueTaskSource
-    {
-        private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
-
-        public ulong SequenceNumber { get; set; }
-
-        public ValueTask AsValueTask() => new(this, _core.Version);
-
-        public void Succeed() => _core.SetResult(true);
-
-        public void Fail(Exception error) => _core.SetException(error);
-
-        public void GetResult(short token)
-        {
-            try
-            {
-                _core.GetResult(token);
-            }
-            finally
-            {
-                _core.Reset();
-                owner.Return(this);
-            }
-        }
-
-        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
-
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _core.OnCompleted(continuation, state, token, flags);
     }
 }

@@ -66,7 +66,7 @@ public sealed class AmqpConsumer : IAsyncDisposable
     public IAsyncEnumerable<Message> Messages => _stream;
 
     /// <summary>Cancels the consumer (basic.cancel); unread deliveries go back to the queue.</summary>
-    public Task CancelAsync() => _channel.StopConsumerAsync(_state);
+    public Task CancelAsync() => _channel.Consumers.StopAsync(_state, drain: false, handBack: true);
 
     /// <summary>Same as <see cref="CancelAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await CancelAsync().ConfigureAwait(false);

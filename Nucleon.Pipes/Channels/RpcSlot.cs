@@ -30,6 +30,9 @@ internal sealed class RpcSlot : IValueTaskSource<int>
     /// <summary>The method id (class &lt;&lt; 16 | method) of the reply that arrived.</summary>
     public uint ReplyId { get; private set; }
 
+    /// <summary>For basic.get: whether the get asked for auto-ack (an abandoned auto-ack message must not be rejected).</summary>
+    public bool GetAutoAck { get; set; }
+
     /// <summary>For basic.get: the assembled message that followed get-ok.</summary>
     public object? Content { get; set; }
 
@@ -48,8 +51,12 @@ internal sealed class RpcSlot : IValueTaskSource<int>
         return new ValueTask(_gate.WaitAsync(cancellationToken));
     }
 
-    /// <summary>Prepares to wait for one of two reply method ids; call after <see cref="EnterAsync"/>.</summary>
-    public void Arm(uint expected1, uint expected2)
+    /// <summary>
+    /// Prepares to wait for one of two reply method ids; call after <see cref="EnterAsync"/> and before the
+    /// request is queued. The token is watched from here on: registered before the request can be answered,
+    /// and unregistered before the next call can enter, so a stale registration can never abandon a later call.
+    /// </summary>
+    public void Arm(uint expected1, uint expected2, CancellationToken cancellationToken)
     {
         _core.Reset();
         _expected1 = expected1;
@@ -57,18 +64,14 @@ internal sealed class RpcSlot : IValueTaskSource<int>
         Content = null;
         ReplyLength = 0;
         Volatile.Write(ref _state, Waiting);
-    }
-
-    /// <summary>Waits for the reply; the result is its payload length.</summary>
-    public ValueTask<int> WaitAsync(CancellationToken cancellationToken)
-    {
         if (cancellationToken.CanBeCanceled)
         {
             _cancellation = cancellationToken.UnsafeRegister(static (s, ct) => ((RpcSlot)s!).Cancel(ct), this);
         }
-
-        return new ValueTask<int>(this, _core.Version);
     }
+
+    /// <summary>Waits for the reply; the result is its payload length.</summary>
+    public ValueTask<int> WaitAsync() => new(this, _core.Version);
 
     /// <summary>The caller is done with the reply: lets the next call in.</summary>
     /// <remarks>After a cancellation the slot stays abandoned: the reader releases it when the late reply arrives.</remarks>
@@ -76,14 +79,22 @@ internal sealed class RpcSlot : IValueTaskSource<int>
     {
         if (Interlocked.CompareExchange(ref _state, Idle, Done) == Done)
         {
-            _gate.Release();
+            LetNextIn();
         }
     }
 
-    /// <summary>The request could not be sent: leave without waiting.</summary>
+    /// <summary>The request could not be queued: leave without waiting.</summary>
     public void Disarm()
     {
         Volatile.Write(ref _state, Idle);
+        LetNextIn();
+    }
+
+    // Disposing waits for a cancellation callback that is running right now, so it cannot reach the next call.
+    private void LetNextIn()
+    {
+        _cancellation.Dispose();
+        _cancellation = default;
         _gate.Release();
     }
 
@@ -102,7 +113,7 @@ internal sealed class RpcSlot : IValueTaskSource<int>
             // The caller gave up; this is its late reply. Drop it and let the next call in.
             if (Interlocked.CompareExchange(ref _state, Idle, Abandoned) == Abandoned)
             {
-                _gate.Release();
+                LetNextIn();
             }
 
             return true;
@@ -123,7 +134,6 @@ internal sealed class RpcSlot : IValueTaskSource<int>
         ReplyId = id;
         if (Interlocked.CompareExchange(ref _state, Done, Waiting) == Waiting)
         {
-            _cancellation.Dispose();
             _core.SetResult(payload.Length);
         }
 
@@ -136,12 +146,12 @@ internal sealed class RpcSlot : IValueTaskSource<int>
         int state = Volatile.Read(ref _state);
         if (state == Waiting && Interlocked.CompareExchange(ref _state, Done, Waiting) == Waiting)
         {
-            _cancellation.Dispose();
             _core.SetException(error);
         }
         else if (state == Abandoned && Interlocked.CompareExchange(ref _state, Idle, Abandoned) == Abandoned)
         {
-            _gate.Release();
+            // Only for an ended channel or connection: no late reply will come any more.
+            LetNextIn();
         }
     }
 

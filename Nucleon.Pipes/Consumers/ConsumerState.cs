@@ -5,7 +5,7 @@ using Nucleon.Pipes.Channels;
 namespace Nucleon.Pipes.Consumers;
 
 /// <summary>
-/// One basic.consume subscription: its tag, its bounded inbox that the connection's reader fills,
+/// One basic.consume subscription: its tag, the inbox that the connection's reader fills,
 /// and a pool of <see cref="Delivery"/> objects that the consume loop hands back.
 /// </summary>
 internal sealed class ConsumerState
@@ -15,15 +15,18 @@ internal sealed class ConsumerState
     private readonly ConcurrentQueue<Delivery> _pool = new();
     private readonly int _poolLimit;
     private int _pooled;
+    private int _readerClaimed;
+    private int _stopping;
 
-    public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity)
+    public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity, int overflowLimit)
     {
         Channel = channel;
         Tag = tag;
         TagUtf8 = Encoding.UTF8.GetBytes(tag);
         AutoAck = autoAck;
         _poolLimit = Math.Min(inboxCapacity + 2, 4096);
-        Inbox = new DeliveryInbox(inboxCapacity);
+        Inbox = new DeliveryInbox(inboxCapacity, overflowLimit);
+        Limit = inboxCapacity + overflowLimit;
     }
 
     public ChannelCore Channel { get; }
@@ -36,8 +39,24 @@ internal sealed class ConsumerState
 
     public DeliveryInbox Inbox { get; }
 
-    /// <summary>Set once the application cancelled: late deliveries are rejected back to the queue.</summary>
+    /// <summary>How many deliveries may wait for the consume loop before the consumer is cancelled.</summary>
+    public int Limit { get; }
+
+    /// <summary>Set once the consumer is being cancelled: late deliveries are rejected back to the queue.</summary>
     public volatile bool Cancelled;
+
+    /// <summary>The application cancelled: the consume loop hands its unread deliveries back instead of reading them.</summary>
+    public volatile bool HandBackUnread;
+
+    /// <summary>
+    /// The inbox has one reader. Whoever claims it first (a consume loop, or a cancel that found no
+    /// loop) is the only one that ever reads it, so unread deliveries are never drained from another
+    /// thread while a loop reads.
+    /// </summary>
+    public bool TryClaimReader() => Interlocked.Exchange(ref _readerClaimed, 1) == 0;
+
+    /// <summary>True for the first caller only: basic.cancel is sent once.</summary>
+    public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
     public Delivery Rent()
     {

@@ -20,6 +20,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     private Delivery? _current;
     private int _enumerated;
     private bool _finished;
+    private bool _claimed;
 
     public ConsumerStream(ChannelCore channel, string queue, ConsumeOptions options, CancellationToken cancellationToken)
     {
@@ -71,10 +72,34 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
             return false;
         }
 
-        _consumer ??= await _channel.StartConsumerAsync(_queue, _options, _token).ConfigureAwait(false);
+        if (_consumer is null)
+        {
+            _consumer = await _channel.Consumers.StartAsync(_queue, _options, _token).ConfigureAwait(false);
+        }
+
+        if (!_claimed)
+        {
+            _claimed = true;
+            if (!_consumer.TryClaimReader())
+            {
+                // Cancelled before this loop started: the cancel handed the unread deliveries back.
+                _finished = true;
+                return false;
+            }
+        }
+
         var inbox = _consumer.Inbox;
         while (true)
         {
+            if (_consumer.HandBackUnread)
+            {
+                // Cancelled by the application (maybe from another thread): this loop, the inbox's only
+                // reader, gives back what it has not read, and ends.
+                _channel.Consumers.HandBackUnread(_consumer);
+                _finished = true;
+                return false;
+            }
+
             if (inbox.TryRead(out var delivery))
             {
                 _current = delivery;
@@ -106,7 +131,8 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         if (_consumer is { } consumer && !_finished)
         {
             _finished = true;
-            await _channel.StopConsumerAsync(consumer).ConfigureAwait(false);
+            // This loop is the inbox's reader (or nobody is), so it may hand back what it did not read.
+            await _channel.Consumers.StopAsync(consumer, drain: _claimed).ConfigureAwait(false);
         }
     }
 }

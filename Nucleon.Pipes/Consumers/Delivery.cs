@@ -48,8 +48,18 @@ internal sealed class Delivery
     /// <summary>The broker settles the message itself (no-ack consumer or get).</summary>
     public bool AutoAck { get; set; }
 
-    /// <summary>Set once the message was acked, nacked or rejected.</summary>
-    public bool Settled { get; set; }
+    // Whether the message was acked, nacked or rejected. Shared with every Detach() copy, so the
+    // original and its copies can settle it once between them (a second settle is a 406 from the broker).
+    private SettleFlag? _sharedSettled;
+    private int _settled;
+
+    /// <summary>True once the message was acked, nacked or rejected (through this delivery or a detached copy).</summary>
+    public bool Settled => _sharedSettled is { } shared ? Volatile.Read(ref shared.Value) != 0 : Volatile.Read(ref _settled) != 0;
+
+    /// <summary>Marks the message settled; false if it already was.</summary>
+    public bool TrySettle() => _sharedSettled is { } shared
+        ? Interlocked.Exchange(ref shared.Value, 1) == 0
+        : Interlocked.Exchange(ref _settled, 1) == 0;
 
     public long BodyLength { get; private set; }
 
@@ -104,8 +114,9 @@ internal sealed class Delivery
             Properties = Properties,
             MessageCount = MessageCount,
             AutoAck = AutoAck,
-            Settled = Settled,
         };
+        _sharedSettled ??= new SettleFlag { Value = _settled };
+        copy._sharedSettled = _sharedSettled;
         copy.BodyLength = BodyLength;
         copy.BodyReceived = BodyLength;
         copy._body = Body.ToArray();
@@ -125,7 +136,13 @@ internal sealed class Delivery
         BodyLength = 0;
         BodyReceived = 0;
         Properties = BasicProperties.Empty;
-        Settled = false;
+        _settled = 0;
+        _sharedSettled = null;
         Channel = null;
+    }
+
+    private sealed class SettleFlag
+    {
+        public int Value;
     }
 }

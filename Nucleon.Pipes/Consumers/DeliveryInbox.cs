@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Threading.Tasks.Sources;
@@ -5,20 +6,27 @@ using System.Threading.Tasks.Sources;
 namespace Nucleon.Pipes.Consumers;
 
 /// <summary>
-/// A consumer's bounded inbox. The connection's reader task is its only writer and the consume loop its
-/// only reader, so it is a single-producer single-consumer ring with no lock: a bounded
+/// A consumer's inbox. The connection's reader task is its only writer and the consume loop its only
+/// reader, so its main part is a single-producer single-consumer ring with no lock: a bounded
 /// <c>System.Threading.Channels</c> channel took a monitor on every write and every read, and on the
 /// null broker those two contended locks were ~15 % of the CPU of consuming with auto-ack.
-/// Either side that finds nothing to do parks on a reusable awaitable; the other side wakes it.
-/// Wake-ups run continuations on the thread pool, never inline on the connection's reader.
+/// The writer never waits: the connection's reader serves every channel, so one slow consume loop
+/// must not stop it. When the ring is full, deliveries go to a bounded overflow queue (order is kept:
+/// once the overflow holds anything, new deliveries queue behind it); when that is full too,
+/// <see cref="TryWrite"/> refuses and the owner cancels the consumer. A consumer whose inbox is
+/// sized to its prefetch never overflows: the broker bounds it.
+/// The reader parks on a reusable awaitable when there is nothing to read; wake-ups run its
+/// continuation on the thread pool, never inline on the connection's reader.
 /// </summary>
 internal sealed class DeliveryInbox
 {
     private readonly Delivery?[] _ring;
     private readonly int _mask;
     private readonly int _capacity;
+    private readonly int _overflowLimit;
     private readonly Waiter _readerWaiter = new();
-    private readonly Waiter _writerWaiter = new();
+    private readonly ConcurrentQueue<Delivery> _overflow = new();
+    private int _overflowCount; // incremented by the writer, decremented by the reader
 
     private long _head; // next slot to read: advanced by the reader only
     private long _tail; // next slot to write: advanced by the writer only
@@ -26,10 +34,14 @@ internal sealed class DeliveryInbox
     private int _completed;
     private Exception? _error;
 
-    public DeliveryInbox(int capacity)
+    /// <param name="capacity">Deliveries the ring holds.</param>
+    /// <param name="overflowLimit">Deliveries the overflow may hold once the ring is full (0: none).</param>
+    public DeliveryInbox(int capacity, int overflowLimit = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(overflowLimit);
         _capacity = capacity;
+        _overflowLimit = overflowLimit;
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, 2));
         _ring = new Delivery?[size];
         _mask = size - 1;
@@ -41,13 +53,17 @@ internal sealed class DeliveryInbox
     /// <summary>Why the inbox was completed, when it ended with an error.</summary>
     public Exception? Error => IsCompleted ? _error : null;
 
-    private bool HasItems => Volatile.Read(ref _head) != Volatile.Read(ref _tail);
+    /// <summary>Deliveries waiting in the overflow (for tests and diagnostics).</summary>
+    public int OverflowCount => Volatile.Read(ref _overflowCount);
 
-    private bool HasRoom => Volatile.Read(ref _tail) - Volatile.Read(ref _head) < _capacity;
+    private bool HasItems => Volatile.Read(ref _head) != Volatile.Read(ref _tail) || Volatile.Read(ref _overflowCount) > 0;
 
     // ------------------------------------------------------------------ writer (the connection's reader task)
 
-    /// <summary>Adds a delivery if the inbox is open and has room; never waits.</summary>
+    /// <summary>
+    /// Adds a delivery if the inbox is open and has room in its ring or its overflow; never waits.
+    /// False means the consumer cannot keep up (or the inbox is completed): the caller keeps the delivery.
+    /// </summary>
     public bool TryWrite(Delivery delivery)
     {
         if (IsCompleted)
@@ -55,34 +71,29 @@ internal sealed class DeliveryInbox
             return false;
         }
 
-        long tail = _tail;
-        if (tail - Volatile.Read(ref _head) >= _capacity)
+        // Behind an overflow nothing may overtake it: the reader drains the ring before the overflow.
+        if (Volatile.Read(ref _overflowCount) == 0)
+        {
+            long tail = _tail;
+            if (tail - Volatile.Read(ref _head) < _capacity)
+            {
+                _ring[tail & _mask] = delivery;
+                // A full fence: the reader either sees the new tail, or has armed its waiter before we look at it.
+                Interlocked.Exchange(ref _tail, tail + 1);
+                _readerWaiter.Wake();
+                return true;
+            }
+        }
+
+        if (Volatile.Read(ref _overflowCount) >= _overflowLimit)
         {
             return false;
         }
 
-        _ring[tail & _mask] = delivery;
-        // A full fence: the reader either sees the new tail, or has armed its waiter before we look at it.
-        Interlocked.Exchange(ref _tail, tail + 1);
+        _overflow.Enqueue(delivery);
+        Interlocked.Increment(ref _overflowCount);
         _readerWaiter.Wake();
         return true;
-    }
-
-    /// <summary>Completes when the inbox has room or was completed (the caller retries <see cref="TryWrite"/>).</summary>
-    public ValueTask<bool> WaitForRoomAsync()
-    {
-        if (HasRoom || IsCompleted)
-        {
-            return new ValueTask<bool>(true);
-        }
-
-        _writerWaiter.Arm();
-        if ((HasRoom || IsCompleted) && _writerWaiter.TryDisarm())
-        {
-            return new ValueTask<bool>(true);
-        }
-
-        return _writerWaiter.WaitAsync(CancellationToken.None);
     }
 
     /// <summary>Ends the inbox; the first call decides the error. Wakes both sides.</summary>
@@ -96,7 +107,6 @@ internal sealed class DeliveryInbox
         _error = error;
         Interlocked.Exchange(ref _completed, 1);
         _readerWaiter.Wake();
-        _writerWaiter.Wake();
     }
 
     // ------------------------------------------------------------------ reader (the consume loop)
@@ -105,18 +115,23 @@ internal sealed class DeliveryInbox
     public bool TryRead([NotNullWhen(true)] out Delivery? delivery)
     {
         long head = _head;
-        if (head == Volatile.Read(ref _tail))
+        if (head != Volatile.Read(ref _tail))
         {
-            delivery = null;
-            return false;
+            long slot = head & _mask;
+            delivery = _ring[slot]!;
+            _ring[slot] = null;
+            Volatile.Write(ref _head, head + 1);
+            return true;
         }
 
-        long slot = head & _mask;
-        delivery = _ring[slot]!;
-        _ring[slot] = null;
-        Interlocked.Exchange(ref _head, head + 1);
-        _writerWaiter.Wake();
-        return true;
+        if (Volatile.Read(ref _overflowCount) > 0 && _overflow.TryDequeue(out delivery))
+        {
+            Interlocked.Decrement(ref _overflowCount);
+            return true;
+        }
+
+        delivery = null;
+        return false;
     }
 
     /// <summary>

@@ -78,13 +78,12 @@ public readonly struct Message
             throw new InvalidOperationException("This message was delivered in auto-ack mode; the broker already considers it acknowledged.");
         }
 
-        if (d.Settled)
+        var channel = d.Channel ?? throw new InvalidOperationException("This message is not attached to a channel.");
+        if (d.DeliveryTag <= channel.SettledThrough || !d.TrySettle())
         {
-            throw new InvalidOperationException($"Delivery {d.DeliveryTag} was already acknowledged, nacked or rejected; settling twice would close the channel (406 PRECONDITION_FAILED).");
+            throw new InvalidOperationException($"Delivery {d.DeliveryTag} was already acknowledged, nacked or rejected (maybe by a multiple ack, or through a detached copy); settling twice would close the channel (406 PRECONDITION_FAILED).");
         }
 
-        var channel = d.Channel ?? throw new InvalidOperationException("This message is not attached to a channel.");
-        d.Settled = true;
         return channel.SettleAsync(kind, d.DeliveryTag, multiple, requeue, cancellationToken);
     }
 }

@@ -90,7 +90,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
             try
             {
                 channel = await _connection.AllocateChannelAsync(cancellationToken: _token).ConfigureAwait(false);
-                var consumer = await channel.Core.StartConsumerAsync(_queue, _options, _token).ConfigureAwait(false);
+                var consumer = await channel.Core.Consumers.StartAsync(_queue, _options, _token).ConfigureAwait(false);
                 _channel = channel;
                 _inner = new ConsumerStream(channel.Core, consumer, _token);
                 Subscriptions++;

@@ -291,7 +291,7 @@ public sealed class BasicTests(BrokerFixture broker) : MessagingTestBase(broker)
         Assert.False(await e.MoveNextAsync());
         await e.DisposeAsync();
 
-        // The client rejected (requeue) the four unread ones before basic.cancel returned. A passive
+        // The loop (the inbox's only reader) rejected (requeue) the four unread ones when it ended. A passive
         // declare is NOT a barrier for that: RabbitMQ's classic queue process serves the 'stat' call
         // behind queue.declare with priority, ahead of requeues already sent. basic.get on the same
         // channel is an ordinary call, processed after them.

@@ -30,10 +30,11 @@ public sealed class DeliveryInboxTests
     }
 
     [Fact]
-    public async Task Producer_and_consumer_on_two_threads_lose_nothing_and_keep_order()
+    public async Task Producer_and_consumer_on_two_threads_lose_nothing_and_keep_order_through_the_overflow()
     {
         const int count = 200_000;
-        var inbox = new DeliveryInbox(8);
+        var inbox = new DeliveryInbox(8, overflowLimit: 24);
+        int overflowSeen = 0;
         var producer = Task.Run(async () =>
         {
             for (int i = 0; i < count; i++)
@@ -41,9 +42,12 @@ public sealed class DeliveryInboxTests
                 var d = NewDelivery((ulong)i); // the tag carries the sequence number
                 while (!inbox.TryWrite(d))
                 {
+                    // Ring and overflow are full (the reader would cancel this consumer); here: retry.
                     Assert.False(inbox.IsCompleted);
-                    await inbox.WaitForRoomAsync();
+                    await Task.Yield();
                 }
+
+                overflowSeen = Math.Max(overflowSeen, inbox.OverflowCount);
             }
 
             inbox.Complete();
@@ -69,6 +73,7 @@ public sealed class DeliveryInboxTests
         await producer.WaitAsync(Timeout);
         Assert.Equal((ulong)count, await consumer.WaitAsync(Timeout));
         Assert.Null(inbox.Error);
+        Assert.True(overflowSeen > 0, "the overflow was never used: the test did not test it");
     }
 
     [Fact]
@@ -90,15 +95,35 @@ public sealed class DeliveryInboxTests
     }
 
     [Fact]
-    public async Task Completion_wakes_a_writer_waiting_for_room()
+    public async Task Past_the_ring_the_overflow_keeps_order_and_past_both_the_writer_is_refused_without_waiting()
     {
-        var inbox = new DeliveryInbox(1);
-        Assert.True(inbox.TryWrite(NewDelivery(1)));
-        var room = inbox.WaitForRoomAsync().AsTask();
-        Assert.False(room.IsCompleted);
-        inbox.Complete();
-        await room.WaitAsync(Timeout);
-        Assert.False(inbox.TryWrite(NewDelivery(2)));
+        var inbox = new DeliveryInbox(2, overflowLimit: 3);
+        for (ulong tag = 1; tag <= 5; tag++)
+        {
+            Assert.True(inbox.TryWrite(NewDelivery(tag)));
+        }
+
+        Assert.Equal(3, inbox.OverflowCount);
+        Assert.False(inbox.TryWrite(NewDelivery(6)));
+
+        // Reading one from the ring frees a ring slot, but a new delivery must queue behind the overflow.
+        Assert.True(inbox.TryRead(out var first));
+        Assert.Equal(1ul, first.DeliveryTag);
+        Assert.False(inbox.TryWrite(NewDelivery(6)));
+        Assert.True(inbox.TryRead(out var second));
+        Assert.True(inbox.TryRead(out var third));
+        Assert.Equal(2ul, second.DeliveryTag);
+        Assert.Equal(3ul, third.DeliveryTag);
+        Assert.True(inbox.TryWrite(NewDelivery(6)));
+        for (ulong expected = 4; expected <= 6; expected++)
+        {
+            Assert.True(await inbox.WaitToReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout));
+            Assert.True(inbox.TryRead(out var d));
+            Assert.Equal(expected, d.DeliveryTag);
+        }
+
+        Assert.False(inbox.TryRead(out _));
+        Assert.Equal(0, inbox.OverflowCount);
     }
 
     [Fact]

@@ -1,0 +1,128 @@
+using System.IO.Pipelines;
+using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Connection;
+
+namespace Nucleon.Pipes.Tests.Unit.Channels;
+
+/// <summary>Publisher-confirm bookkeeping, driven directly (the broker's acks are simulated).</summary>
+public sealed class ConfirmTrackerTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static OutboundQueue NewQueue() =>
+        new OutboundWriter(new Pipe().Writer, 64, TimeProvider.System).CreateQueue(1, 1 << 16);
+
+    private static OutboundCommand Command() => new(OutboundCommand.Rent(8), 8);
+
+    [Fact]
+    public async Task A_slow_confirm_survives_many_later_out_of_order_confirms()
+    {
+        // Window 4: one publish waits (as a persistent message waits for fsync) while 4x the window of
+        // later publishes are confirmed one by one. Indexing by seq & mask used to overwrite the first.
+        var tracker = new ConfirmTracker(4);
+        var queue = NewQueue();
+        var slow = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        for (ulong seq = 2; seq <= 17; seq++)
+        {
+            var fast = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+            tracker.Confirm(seq, multiple: false, ack: true);
+            await fast.WaitAsync(Timeout);
+        }
+
+        Assert.False(slow.IsCompleted);
+        Assert.Equal(1, tracker.Outstanding);
+        tracker.Confirm(1, multiple: false, ack: true);
+        await slow.WaitAsync(Timeout);
+        Assert.Equal(0, tracker.Outstanding);
+    }
+
+    [Fact]
+    public async Task A_pending_publish_fails_when_the_channel_ends_even_after_out_of_order_confirms()
+    {
+        var tracker = new ConfirmTracker(2);
+        var queue = NewQueue();
+        var slow = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        for (ulong seq = 2; seq <= 9; seq++)
+        {
+            var fast = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+            tracker.Confirm(seq, multiple: false, ack: true);
+            await fast.WaitAsync(Timeout);
+        }
+
+        var lost = new AmqpConnectionLostException("gone");
+        tracker.FailAll(lost);
+        Assert.Same(lost, await Assert.ThrowsAsync<AmqpConnectionLostException>(() => slow.WaitAsync(Timeout)));
+    }
+
+    [Fact]
+    public async Task Multiple_confirms_cover_exactly_the_lower_tags_and_nacks_fail_them()
+    {
+        var tracker = new ConfirmTracker(16);
+        var queue = NewQueue();
+        var tasks = Enumerable.Range(0, 6).Select(_ => tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask()).ToArray();
+        tracker.Confirm(2, multiple: false, ack: true);
+        tracker.Confirm(4, multiple: true, ack: false);
+        await tasks[1].WaitAsync(Timeout);
+        foreach (int i in new[] { 0, 2, 3 })
+        {
+            var nack = await Assert.ThrowsAsync<AmqpPublishNackedException>(() => tasks[i].WaitAsync(Timeout));
+            Assert.Equal((ulong)i + 1, nack.SequenceNumber);
+        }
+
+        Assert.False(tasks[4].IsCompleted);
+        tracker.Confirm(6, multiple: true, ack: true);
+        await Task.WhenAll(tasks[4], tasks[5]).WaitAsync(Timeout);
+        Assert.Equal(0, tracker.Outstanding);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_wait_for_a_confirm_ends_the_call_and_a_late_confirm_touches_nobody_else()
+    {
+        var tracker = new ConfirmTracker(4);
+        var queue = NewQueue();
+        using var cts = new CancellationTokenSource();
+        var first = tracker.PublishAsync(queue, Command(), cts.Token).AsTask();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(Timeout));
+        // The broker still counts it: it holds its window slot until confirmed.
+        Assert.Equal(1, tracker.Outstanding);
+
+        var second = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        tracker.Confirm(1, multiple: false, ack: true); // the late confirm of the cancelled publish
+        Assert.False(second.IsCompleted);
+        tracker.Confirm(2, multiple: false, ack: false);
+        await Assert.ThrowsAsync<AmqpPublishNackedException>(() => second.WaitAsync(Timeout));
+        Assert.Equal(0, tracker.Outstanding);
+    }
+
+    [Fact]
+    public async Task Cancellation_racing_confirms_never_completes_a_reused_publish()
+    {
+        var tracker = new ConfirmTracker(8);
+        var queue = NewQueue();
+        for (int round = 0; round < 2_000; round++)
+        {
+            using var cts = new CancellationTokenSource();
+            ulong seq = tracker.NextSequenceNumber;
+            var victim = tracker.PublishAsync(queue, Command(), cts.Token).AsTask();
+            var cancel = Task.Run(cts.Cancel);
+            tracker.Confirm(seq, multiple: false, ack: true);
+            await cancel;
+            try
+            {
+                await victim.WaitAsync(Timeout);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            // The next publish reuses the pooled entry: only its own confirm may complete it.
+            var next = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+            Assert.False(next.IsCompleted);
+            tracker.Confirm(seq + 1, multiple: false, ack: true);
+            await next.WaitAsync(Timeout);
+        }
+
+        Assert.Equal(0, tracker.Outstanding);
+    }
+}
