@@ -235,8 +235,9 @@ internal sealed class ChannelCore : IDisposable
         {
             await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!opening.IsCompleted)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Also when the open completed just after the throw: the caller got no channel, so it is closed.
             _ = opening.ContinueWith(static (t, s) => ((ChannelCore)s!).AfterAbandonedOpen(t), this,
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             throw;

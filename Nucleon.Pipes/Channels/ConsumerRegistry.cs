@@ -50,8 +50,10 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
             {
                 await subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!subscribing.IsCompleted)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                // Not "when !subscribing.IsCompleted": consume-ok may arrive between the throw and that
+                // check, and such a subscription would stay on the broker with nobody to cancel it.
                 consumer.Cancelled = true;
                 _ = subscribing.ContinueWith(
                     static (t, s) =>
