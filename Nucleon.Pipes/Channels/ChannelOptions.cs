@@ -44,11 +44,17 @@ public sealed record ConsumeOptions
     /// <summary>
     /// Capacity of the inbox between the connection's reader and the consume loop when
     /// <see cref="Prefetch"/> is 0 or <see cref="AutoAck"/> is on (the broker does not bound those).
-    /// The connection's reader never waits for a consume loop (it serves every channel and the
-    /// heartbeat): past the inbox up to <see cref="InboxCapacity"/> × 16 more messages queue in an
-    /// overflow, and when that is full too the consumer alone is cancelled and its loop ends with
-    /// <see cref="AmqpConsumerOverflowException"/> after the messages it already received.
     /// Default 1024.
     /// </summary>
     public int InboxCapacity { get; init; } = 1024;
+
+    /// <summary>
+    /// How far a consumer the broker does not bound (auto-ack, or prefetch 0) may fall behind past its
+    /// inbox, in bytes: message bodies plus 256 bytes per message. The connection's reader never waits
+    /// for a consume loop (it serves every channel and the heartbeat), so past the inbox messages queue in
+    /// an overflow; when it holds more than this, the consumer alone is cancelled and its loop ends with
+    /// <see cref="AmqpConsumerOverflowException"/> after the messages it already received. 0 means no
+    /// overflow. Default 64 MiB (about 230,000 small messages).
+    /// </summary>
+    public long MaxOverflowBytes { get; init; } = 64L * 1024 * 1024;
 }

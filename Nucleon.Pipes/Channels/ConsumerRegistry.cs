@@ -11,9 +11,6 @@ namespace Nucleon.Pipes.Channels;
 /// </summary>
 internal sealed class ConsumerRegistry(ChannelCore channel)
 {
-    /// <summary>A consumer the broker does not bound may queue this many times its inbox in overflow.</summary>
-    internal const int OverflowFactor = 16;
-
     private readonly SemaphoreSlim _consumeLock = new(1, 1);
     private ConsumerState[] _consumers = [];
 
@@ -35,8 +32,8 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
             channel.ThrowIfUnusable();
             string tag = options.ConsumerTag ?? channel.Session.NextConsumerTag(channel.Number);
             var consumer = !options.AutoAck && options.Prefetch > 0
-                ? new ConsumerState(channel, tag, autoAck: false, options.Prefetch, overflowLimit: 0) // bounded by the broker
-                : new ConsumerState(channel, tag, options.AutoAck, Math.Max(1, options.InboxCapacity), Math.Max(1, options.InboxCapacity) * OverflowFactor);
+                ? new ConsumerState(channel, tag, autoAck: false, options.Prefetch, overflowByteLimit: 0) // bounded by the broker
+                : new ConsumerState(channel, tag, options.AutoAck, Math.Max(1, options.InboxCapacity), Math.Max(0, options.MaxOverflowBytes));
             if (!options.AutoAck)
             {
                 // Per-consumer prefetch (global=false in RabbitMQ); held together with the consume by _consumeLock.
@@ -169,7 +166,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
 
         // The consume loop is too far behind: this consumer alone pays, never the connection.
         consumer.Cancelled = true;
-        consumer.Inbox.Complete(new AmqpConsumerOverflowException(consumer.Tag, consumer.AutoAck, consumer.Limit));
+        consumer.Inbox.Complete(new AmqpConsumerOverflowException(consumer.Tag, consumer.AutoAck, consumer.Inbox.Count, consumer.OverflowByteLimit));
         Drop(delivery);
         _ = StopAsync(consumer, drain: false);
     }

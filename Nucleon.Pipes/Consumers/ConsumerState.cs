@@ -18,15 +18,15 @@ internal sealed class ConsumerState
     private int _readerClaimed;
     private int _stopping;
 
-    public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity, int overflowLimit)
+    public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity, long overflowByteLimit)
     {
         Channel = channel;
         Tag = tag;
         TagUtf8 = Encoding.UTF8.GetBytes(tag);
         AutoAck = autoAck;
         _poolLimit = Math.Min(inboxCapacity + 2, 4096);
-        Inbox = new DeliveryInbox(inboxCapacity, overflowLimit);
-        Limit = inboxCapacity + overflowLimit;
+        Inbox = new DeliveryInbox(inboxCapacity, overflowByteLimit);
+        OverflowByteLimit = overflowByteLimit;
     }
 
     public ChannelCore Channel { get; }
@@ -39,8 +39,8 @@ internal sealed class ConsumerState
 
     public DeliveryInbox Inbox { get; }
 
-    /// <summary>How many deliveries may wait for the consume loop before the consumer is cancelled.</summary>
-    public int Limit { get; }
+    /// <summary>Bytes that may wait in the overflow, past the inbox, before the consumer is cancelled.</summary>
+    public long OverflowByteLimit { get; }
 
     /// <summary>Set once the consumer is being cancelled: late deliveries are rejected back to the queue.</summary>
     public volatile bool Cancelled;

@@ -11,8 +11,8 @@ namespace Nucleon.Pipes.Consumers;
 /// <c>System.Threading.Channels</c> channel took a monitor on every write and every read, and on the
 /// null broker those two contended locks were ~15 % of the CPU of consuming with auto-ack.
 /// The writer never waits: the connection's reader serves every channel, so one slow consume loop
-/// must not stop it. When the ring is full, deliveries go to a bounded overflow queue (order is kept:
-/// once the overflow holds anything, new deliveries queue behind it); when that is full too,
+/// must not stop it. When the ring is full, deliveries go to an overflow queue bounded in bytes (order
+/// is kept: once the overflow holds anything, new deliveries queue behind it); when that is full too,
 /// <see cref="TryWrite"/> refuses and the owner cancels the consumer. A consumer whose inbox is
 /// sized to its prefetch never overflows: the broker bounds it.
 /// The reader parks on a reusable awaitable when there is nothing to read; wake-ups run its
@@ -23,10 +23,11 @@ internal sealed class DeliveryInbox
     private readonly Delivery?[] _ring;
     private readonly int _mask;
     private readonly int _capacity;
-    private readonly int _overflowLimit;
+    private readonly long _overflowByteLimit;
     private readonly Waiter _readerWaiter = new();
     private readonly ConcurrentQueue<Delivery> _overflow = new();
     private int _overflowCount; // incremented by the writer, decremented by the reader
+    private long _overflowBytes; // likewise, in OverflowCost units
 
     private long _head; // next slot to read: advanced by the reader only
     private long _tail; // next slot to write: advanced by the writer only
@@ -34,14 +35,17 @@ internal sealed class DeliveryInbox
     private int _completed;
     private Exception? _error;
 
+    /// <summary>What one message costs in the overflow besides its body: the pooled delivery and its bookkeeping.</summary>
+    public const int MessageOverhead = 256;
+
     /// <param name="capacity">Deliveries the ring holds.</param>
-    /// <param name="overflowLimit">Deliveries the overflow may hold once the ring is full (0: none).</param>
-    public DeliveryInbox(int capacity, int overflowLimit = 0)
+    /// <param name="overflowByteLimit">Bytes (see <see cref="OverflowCost"/>) the overflow may hold once the ring is full (0: no overflow).</param>
+    public DeliveryInbox(int capacity, long overflowByteLimit = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(overflowLimit);
+        ArgumentOutOfRangeException.ThrowIfNegative(overflowByteLimit);
         _capacity = capacity;
-        _overflowLimit = overflowLimit;
+        _overflowByteLimit = overflowByteLimit;
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, 2));
         _ring = new Delivery?[size];
         _mask = size - 1;
@@ -55,6 +59,12 @@ internal sealed class DeliveryInbox
 
     /// <summary>Deliveries waiting in the overflow (for tests and diagnostics).</summary>
     public int OverflowCount => Volatile.Read(ref _overflowCount);
+
+    /// <summary>Deliveries waiting to be read, ring and overflow.</summary>
+    public int Count => (int)(Volatile.Read(ref _tail) - Volatile.Read(ref _head)) + Volatile.Read(ref _overflowCount);
+
+    /// <summary>What a delivery costs in the overflow's byte budget.</summary>
+    public static long OverflowCost(Delivery delivery) => delivery.BodyLength + MessageOverhead;
 
     private bool HasItems => Volatile.Read(ref _head) != Volatile.Read(ref _tail) || Volatile.Read(ref _overflowCount) > 0;
 
@@ -85,11 +95,13 @@ internal sealed class DeliveryInbox
             }
         }
 
-        if (Volatile.Read(ref _overflowCount) >= _overflowLimit)
+        long cost = OverflowCost(delivery);
+        if (Volatile.Read(ref _overflowBytes) + cost > _overflowByteLimit)
         {
             return false;
         }
 
+        Interlocked.Add(ref _overflowBytes, cost);
         _overflow.Enqueue(delivery);
         Interlocked.Increment(ref _overflowCount);
         _readerWaiter.Wake();
@@ -127,6 +139,7 @@ internal sealed class DeliveryInbox
         if (Volatile.Read(ref _overflowCount) > 0 && _overflow.TryDequeue(out delivery))
         {
             Interlocked.Decrement(ref _overflowCount);
+            Interlocked.Add(ref _overflowBytes, -OverflowCost(delivery));
             return true;
         }
 

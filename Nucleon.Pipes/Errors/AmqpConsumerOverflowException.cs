@@ -7,20 +7,21 @@ namespace Nucleon.Pipes;
 /// the broker does not bound overflow (auto-ack, or prefetch 0); with manual acknowledgement the
 /// messages that did not fit went back to the queue, with auto-ack they are lost (the broker
 /// counted them as delivered). Use manual acks with a prefetch, or a larger
-/// <see cref="ConsumeOptions.InboxCapacity"/>, for a consumer that may be slow.
+/// <see cref="ConsumeOptions.MaxOverflowBytes"/>, for a consumer that may be slow.
 /// </summary>
 public sealed class AmqpConsumerOverflowException : AmqpException
 {
     /// <summary>Creates the exception.</summary>
-    public AmqpConsumerOverflowException(string consumerTag, bool autoAck, int limit)
-        : base($"Consumer '{consumerTag}' could not keep up: {limit} messages were waiting for the consume loop, so it was cancelled. "
+    public AmqpConsumerOverflowException(string consumerTag, bool autoAck, int waiting, long maxOverflowBytes)
+        : base($"Consumer '{consumerTag}' could not keep up: {waiting} messages were waiting for the consume loop, past its inbox more than MaxOverflowBytes ({maxOverflowBytes} bytes), so it was cancelled. "
             + (autoAck
                 ? "It used auto-ack: messages that arrived after this point were lost (the broker counted them as delivered)."
                 : "Messages that arrived after this point went back to the queue."))
     {
         ConsumerTag = consumerTag;
         AutoAck = autoAck;
-        Limit = limit;
+        Waiting = waiting;
+        MaxOverflowBytes = maxOverflowBytes;
     }
 
     /// <summary>The cancelled consumer's tag.</summary>
@@ -29,6 +30,9 @@ public sealed class AmqpConsumerOverflowException : AmqpException
     /// <summary>Whether the consumer used auto-ack (then messages past the limit were lost).</summary>
     public bool AutoAck { get; }
 
-    /// <summary>How many messages could wait for the consume loop (inbox plus overflow).</summary>
-    public int Limit { get; }
+    /// <summary>How many messages were waiting for the consume loop (inbox plus overflow) when it was cancelled.</summary>
+    public int Waiting { get; }
+
+    /// <summary>The consumer's <see cref="ConsumeOptions.MaxOverflowBytes"/>.</summary>
+    public long MaxOverflowBytes { get; }
 }

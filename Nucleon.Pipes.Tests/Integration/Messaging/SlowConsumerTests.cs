@@ -1,3 +1,4 @@
+using Nucleon.Pipes.Consumers;
 using Nucleon.Pipes.Tests.Infrastructure;
 
 namespace Nucleon.Pipes.Tests.Integration.Messaging;
@@ -9,13 +10,16 @@ namespace Nucleon.Pipes.Tests.Integration.Messaging;
 [Collection(BrokerCollection.Name)]
 public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(broker)
 {
+    /// <summary>Every body is "m" and five digits, so the overflow's byte budget holds a known number of messages.</summary>
+    private const int BodySize = 6;
+
     private async Task PublishManyAsync(string queue, int count)
     {
         await using var ch = await Conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, Ct);
         var pending = new List<Task>(count);
         for (int i = 0; i < count; i++)
         {
-            pending.Add(ch.PublishAsync("", queue, Utf8($"m{i}"), cancellationToken: Ct).AsTask());
+            pending.Add(ch.PublishAsync("", queue, Utf8($"m{i:D5}"), cancellationToken: Ct).AsTask());
         }
 
         await Task.WhenAll(pending).WaitAsync(Ct);
@@ -35,7 +39,7 @@ public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(
         await PublishManyAsync(q, published);
 
         await using var slowCh = await conn.AllocateChannelAsync(cancellationToken: Ct);
-        var options = new ConsumeOptions { AutoAck = autoAck, Prefetch = 0, InboxCapacity = 8 };
+        var options = new ConsumeOptions { AutoAck = autoAck, Prefetch = 0, InboxCapacity = 8, MaxOverflowBytes = 16 * 8 * (BodySize + DeliveryInbox.MessageOverhead) };
         await using var loop = slowCh.ConsumeAsync(q, options, Ct).GetAsyncEnumerator(Ct);
         Assert.True(await loop.MoveNextAsync()); // subscribed; now the loop stalls with the rest arriving
 
@@ -58,8 +62,9 @@ public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(
             }
         }).WaitAsync(Ct);
         Assert.Equal(autoAck, error.AutoAck);
-        Assert.Equal(8 * 17, error.Limit);
-        Assert.True(received <= error.Limit + 1, $"received {received}");
+        Assert.Equal(16 * 8 * (BodySize + DeliveryInbox.MessageOverhead), error.MaxOverflowBytes);
+        Assert.Equal(8 + 16 * 8, error.Waiting); // the inbox and a full overflow
+        Assert.True(received <= error.Waiting + 1, $"received {received}");
         Assert.Equal(generation, conn.Generation);
         Assert.Equal(0, Volatile.Read(ref lost));
         Assert.True(slowCh.IsOpen, $"the consumer's channel closed: {slowCh.CloseReason}");

@@ -33,7 +33,7 @@ public sealed class DeliveryInboxTests
     public async Task Producer_and_consumer_on_two_threads_lose_nothing_and_keep_order_through_the_overflow()
     {
         const int count = 200_000;
-        var inbox = new DeliveryInbox(8, overflowLimit: 24);
+        var inbox = new DeliveryInbox(8, overflowByteLimit: 24 * DeliveryInbox.MessageOverhead);
         int overflowSeen = 0;
         var producer = Task.Run(async () =>
         {
@@ -77,6 +77,32 @@ public sealed class DeliveryInboxTests
     }
 
     [Fact]
+    public void The_overflow_is_bounded_by_bytes_so_large_messages_fill_it_sooner()
+    {
+        const int body = 10_000;
+        var inbox = new DeliveryInbox(1, overflowByteLimit: 2 * (body + DeliveryInbox.MessageOverhead));
+        Delivery Large(ulong tag)
+        {
+            var d = NewDelivery(tag);
+            d.StartBody(body);
+            return d;
+        }
+
+        Assert.True(inbox.TryWrite(Large(1))); // the ring
+        Assert.True(inbox.TryWrite(Large(2))); // the overflow, 1 of 2
+        Assert.True(inbox.TryWrite(Large(3))); // 2 of 2
+        Assert.False(inbox.TryWrite(Large(4)));
+        Assert.False(inbox.TryWrite(NewDelivery(4))); // an empty body still costs its overhead, and the budget is spent
+        Assert.Equal(3, inbox.Count);
+
+        Assert.True(inbox.TryRead(out _));
+        Assert.True(inbox.TryRead(out _)); // frees one large message's budget in the overflow
+        Assert.True(inbox.TryWrite(Large(4)));
+        Assert.False(inbox.TryWrite(Large(5)));
+        Assert.Equal(2, inbox.Count);
+    }
+
+    [Fact]
     public async Task Completion_with_an_error_wakes_a_waiting_reader_after_the_last_delivery()
     {
         var inbox = new DeliveryInbox(4);
@@ -97,7 +123,7 @@ public sealed class DeliveryInboxTests
     [Fact]
     public async Task Past_the_ring_the_overflow_keeps_order_and_past_both_the_writer_is_refused_without_waiting()
     {
-        var inbox = new DeliveryInbox(2, overflowLimit: 3);
+        var inbox = new DeliveryInbox(2, overflowByteLimit: 3 * DeliveryInbox.MessageOverhead);
         for (ulong tag = 1; tag <= 5; tag++)
         {
             Assert.True(inbox.TryWrite(NewDelivery(tag)));
