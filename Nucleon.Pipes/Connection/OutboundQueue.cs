@@ -1,19 +1,18 @@
 using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
-using System.Threading.Channels;
 using Nucleon.Pipes.Framing;
 
 namespace Nucleon.Pipes.Connection;
 
 /// <summary>
 /// A channel's bounded queue of encoded commands waiting for the connection's writer. A full queue
-/// makes callers wait (back-pressure). When the queue goes from idle to having work it puts itself
+/// makes callers wait (back-pressure) until the writer has drained it to half (see <see cref="CommandQueue"/>). When the queue goes from idle to having work it puts itself
 /// on the writer's ready list once; the writer alone reads it, so frames of one command are never
 /// interleaved with the same channel's other commands.
 /// </summary>
 internal sealed class OutboundQueue
 {
-    private readonly Channel<OutboundCommand> _commands;
+    private readonly CommandQueue _commands;
     private readonly OutboundWriter _writer;
     private int _scheduled;
 
@@ -26,12 +25,7 @@ internal sealed class OutboundQueue
     {
         _writer = writer;
         ChannelNumber = channelNumber;
-        _commands = Channel.CreateBounded<OutboundCommand>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _commands = new CommandQueue(capacity);
     }
 
     public ushort ChannelNumber { get; }
@@ -45,7 +39,7 @@ internal sealed class OutboundQueue
     /// <summary>Adds a command if there is room; never waits.</summary>
     public bool TryEnqueue(in OutboundCommand command)
     {
-        if (!_commands.Writer.TryWrite(command))
+        if (!_commands.TryAdd(command))
         {
             return false;
         }
@@ -55,7 +49,7 @@ internal sealed class OutboundQueue
     }
 
     /// <summary>Adds a command without waking the writer; the caller must call <see cref="Schedule"/> next (outside its locks).</summary>
-    public bool TryAdd(in OutboundCommand command) => _commands.Writer.TryWrite(command);
+    public bool TryAdd(in OutboundCommand command) => _commands.TryAdd(command);
 
     /// <summary>Adds a command, waiting while the queue is full.</summary>
     public ValueTask EnqueueAsync(OutboundCommand command, CancellationToken cancellationToken)
@@ -70,14 +64,14 @@ internal sealed class OutboundQueue
 
     /// <summary>Waits until the queue has room (or is completed). False when it was completed.</summary>
     public ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken) =>
-        _commands.Writer.WaitToWriteAsync(cancellationToken);
+        _commands.WaitForRoomAsync(cancellationToken);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask EnqueueSlowAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
         try
         {
-            while (await _commands.Writer.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
+            while (await _commands.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (TryEnqueue(command))
                 {
@@ -100,7 +94,7 @@ internal sealed class OutboundQueue
     {
         CloseOkWritten = written;
         PendingCloseOk = closeOk;
-        _commands.Writer.TryComplete();
+        _commands.Complete();
         Schedule();
     }
 
@@ -111,7 +105,7 @@ internal sealed class OutboundQueue
     public void Complete(Exception? reason = null)
     {
         ClosedReason ??= reason;
-        _commands.Writer.TryComplete();
+        _commands.Complete();
     }
 
     /// <summary>Puts this queue on the writer's ready list unless it is there already.</summary>
@@ -140,11 +134,7 @@ internal sealed class OutboundQueue
                 _partial = default;
             }
 
-            while (_commands.Reader.TryRead(out var dropped))
-            {
-                dropped.Release();
-            }
-
+            _commands.DrainAndRelease();
             output.Copy(closeOk.Buffer.AsSpan(0, closeOk.Length));
             closeOk.Release();
             PendingCloseOk = null;
@@ -158,7 +148,7 @@ internal sealed class OutboundQueue
         {
             if (_partial.Buffer is null)
             {
-                if (!_commands.Reader.TryRead(out var next))
+                if (!_commands.TryTake(out var next))
                 {
                     break;
                 }
@@ -210,7 +200,7 @@ internal sealed class OutboundQueue
             }
         }
 
-        moreWork = _partial.Buffer is not null || _commands.Reader.Count > 0 || PendingCloseOk is not null;
+        moreWork = _partial.Buffer is not null || _commands.HasItems || PendingCloseOk is not null;
         return written;
     }
 
@@ -241,7 +231,7 @@ internal sealed class OutboundQueue
     internal void Unschedule()
     {
         Volatile.Write(ref _scheduled, 0);
-        if ((_commands.Reader.Count > 0 || PendingCloseOk is not null) && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
+        if ((_commands.HasItems || PendingCloseOk is not null) && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
             _writer.Ready(this);
         }
@@ -250,11 +240,8 @@ internal sealed class OutboundQueue
     /// <summary>Writer side: releases everything still held (the connection is gone).</summary>
     internal void ReleaseAll()
     {
-        _commands.Writer.TryComplete();
-        while (_commands.Reader.TryRead(out var dropped))
-        {
-            dropped.Release();
-        }
+        _commands.Complete();
+        _commands.DrainAndRelease();
 
         if (_partial.Buffer is not null)
         {
