@@ -27,7 +27,7 @@ internal sealed class OutboundWriter
 
     private readonly List<OutboundQueue> _known = [];
     private OutboundQueue? _current; // the queue whose turn is being written (writer task only)
-    private long _lastWriteTimestamp;
+    private long _bytesFlushed;
     private Exception? _closedReason;
     private int _unflushed;
 
@@ -36,7 +36,6 @@ internal sealed class OutboundWriter
         _output = output;
         Time = time;
         Control = new OutboundQueue(this, 0, controlCapacity);
-        _lastWriteTimestamp = time.GetTimestamp();
     }
 
     public TimeProvider Time { get; }
@@ -44,8 +43,11 @@ internal sealed class OutboundWriter
     /// <summary>Channel 0: connection methods and heartbeats, served before any other channel.</summary>
     public OutboundQueue Control { get; }
 
-    /// <summary>When the writer last handed bytes to the socket (a <see cref="TimeProvider"/> timestamp).</summary>
-    public long LastWriteTimestamp => Volatile.Read(ref _lastWriteTimestamp);
+    /// <summary>
+    /// Bytes handed to the socket by completed flushes. The heartbeat compares it between its ticks (a counter,
+    /// not a clock: reading the time on every flush was a measurable share of a publish).
+    /// </summary>
+    public long BytesFlushed => Volatile.Read(ref _bytesFlushed);
 
     /// <summary>Bytes handed to the socket so far (for tests and diagnostics).</summary>
     public long BytesWritten { get; private set; }
@@ -205,7 +207,7 @@ internal sealed class OutboundWriter
     {
         _unflushed = 0;
         var result = await _output.FlushAsync().ConfigureAwait(false);
-        Volatile.Write(ref _lastWriteTimestamp, Time.GetTimestamp());
+        Volatile.Write(ref _bytesFlushed, BytesWritten);
         if (result.IsCompleted || result.IsCanceled)
         {
             throw new AmqpConnectionLostException("The socket was closed while writing.");

@@ -63,7 +63,8 @@ public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(
         }).WaitAsync(Ct);
         Assert.Equal(autoAck, error.AutoAck);
         Assert.Equal(16 * 8 * (BodySize + DeliveryInbox.MessageOverhead), error.MaxOverflowBytes);
-        Assert.Equal(8 + 16 * 8, error.Waiting); // the inbox and a full overflow
+        // A full overflow and the inbox, less the one message the loop read if it read it after the overflow began.
+        Assert.InRange(error.Waiting, 8 + 16 * 8 - 1, 8 + 16 * 8);
         Assert.True(received <= error.Waiting + 1, $"received {received}");
         Assert.Equal(generation, conn.Generation);
         Assert.Equal(0, Volatile.Read(ref lost));
