@@ -27,7 +27,12 @@ public sealed class CancellationStormTests(FaultBrokerFixture broker, ITestOutpu
     [Fact]
     public async Task Random_operations_with_random_cancellations_and_cuts_keep_every_invariant()
     {
-        var duration = Soak ? TimeSpan.FromMinutes(10) : TimeSpan.FromSeconds(45);
+        // NUCLEON_STORM_SECONDS overrides the length (to hunt a rare failure without the whole soak).
+        var duration = int.TryParse(Environment.GetEnvironmentVariable("NUCLEON_STORM_SECONDS"), out int seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : Soak ? TimeSpan.FromMinutes(10) : TimeSpan.FromSeconds(45);
+        var clock = Stopwatch.StartNew();
+        var events = new ConcurrentQueue<string>(); // cuts and losses, in order, for the failure message
         using var monitor = new UnhandledExceptionMonitor();
         using var cts = new CancellationTokenSource(duration + TimeSpan.FromMinutes(4));
         var ct = cts.Token;
@@ -37,7 +42,11 @@ public sealed class CancellationStormTests(FaultBrokerFixture broker, ITestOutpu
         await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "storm") with { ChannelPoolSize = PoolSize });
         conn.OnConnect(DeclareHook(queue));
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.Disconnected += (_, reason) =>
+        {
+            Interlocked.Increment(ref lost);
+            events.Enqueue($"{clock.Elapsed.TotalSeconds:0.000} s lost: {reason.GetType().Name}: {reason.Message}");
+        };
         await conn.ConnectAsync(ct);
         await WarmUpAsync(conn, queue, ct);
         long memoryBefore = SettledMemory();
@@ -59,6 +68,7 @@ public sealed class CancellationStormTests(FaultBrokerFixture broker, ITestOutpu
                 }
 
                 Interlocked.Increment(ref cuts);
+                events.Enqueue($"{clock.Elapsed.TotalSeconds:0.000} s cut {cuts}");
                 proxy.CutAll();
             }
         }, ct);
@@ -69,7 +79,7 @@ public sealed class CancellationStormTests(FaultBrokerFixture broker, ITestOutpu
         output.WriteLine($"{cuts} cuts, {Volatile.Read(ref lost)} losses, generation {conn.Generation}; outcomes: "
             + string.Join(", ", _outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value}")));
         Assert.True(_violations.IsEmpty, string.Join(Environment.NewLine, _violations.Take(20)));
-        Assert.True(Volatile.Read(ref lost) <= cuts, $"{lost} connection losses for {cuts} injected cuts");
+        Assert.True(Volatile.Read(ref lost) <= cuts, $"{lost} connection losses for {cuts} injected cuts: " + string.Join(Environment.NewLine, events));
         Assert.True(conn.Generation - 1 <= cuts, $"generation {conn.Generation} after {cuts} injected cuts");
         Assert.True(_outcomes.GetValueOrDefault("publish ok") > 0, "no publish succeeded: the storm tested nothing");
 
