@@ -38,7 +38,7 @@ internal sealed class ConnectionSession
         Heartbeat = handshake.Heartbeat;
         ServerProperties = handshake.ServerProperties;
         _channels.Initialize(ChannelMax);
-        Writer = new OutboundWriter(transport.Output, 64, options.TimeProvider);
+        Writer = new OutboundWriter(transport.Output, 64, options.TimeProvider, transport.SendProgress);
         Writer.FinalWritten = () => _ = SignalFinalSentAsync();
     }
 

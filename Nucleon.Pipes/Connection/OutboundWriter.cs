@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
+using Nucleon.Pipes.Transport;
 
 namespace Nucleon.Pipes.Connection;
 
@@ -10,7 +11,8 @@ namespace Nucleon.Pipes.Connection;
 /// arrival order, gives each a turn of at most <see cref="TurnBudget"/> bytes (so a large body
 /// cannot starve other channels), always serves the connection's control lane (channel 0:
 /// heartbeats, connection methods) first, and flushes only when it runs out of work or has
-/// buffered a lot, so many small publishes share one system call.
+/// buffered a lot, so many small publishes share one system call; while the send loop is still
+/// busy with the last flush it leaves the flush to it (see <see cref="SendProgress"/>).
 /// </summary>
 internal sealed class OutboundWriter
 {
@@ -26,16 +28,25 @@ internal sealed class OutboundWriter
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
 
     private readonly List<OutboundQueue> _known = [];
+    private readonly SendProgress? _sendProgress;
+    private readonly OutboundQueue _flushRequest; // an always-empty queue scheduled to make the writer flush
     private OutboundQueue? _current; // the queue whose turn is being written (writer task only)
     private long _bytesFlushed;
     private Exception? _closedReason;
     private int _unflushed;
 
-    public OutboundWriter(PipeWriter output, int controlCapacity, TimeProvider time)
+    /// <param name="output">The transport's output.</param>
+    /// <param name="controlCapacity">Commands the control lane (channel 0) holds.</param>
+    /// <param name="time">The clock of the connection.</param>
+    /// <param name="sendProgress">The transport's send loop state, to skip flushes while it is busy; null: always flush.</param>
+    public OutboundWriter(PipeWriter output, int controlCapacity, TimeProvider time, SendProgress? sendProgress = null)
     {
         _output = output;
         Time = time;
         Control = new OutboundQueue(this, 0, controlCapacity);
+        _flushRequest = new OutboundQueue(this, 0, 1);
+        _sendProgress = sendProgress;
+        sendProgress?.OnFlushNeeded(_flushRequest.Schedule);
     }
 
     public TimeProvider Time { get; }
@@ -95,7 +106,8 @@ internal sealed class OutboundWriter
             {
                 if (!_ready.Reader.TryRead(out var queue))
                 {
-                    if (_unflushed > 0)
+                    // Out of work: flush, unless the send loop is busy and will ask for it when it comes back.
+                    if (_unflushed > 0 && _sendProgress?.TryDefer() != true)
                     {
                         await FlushAsync().ConfigureAwait(false);
                         continue;

@@ -44,6 +44,9 @@ internal sealed class SocketTransport : IAsyncDisposable
 
     public PipeWriter Output => _output.Writer;
 
+    /// <summary>Whether the send loop is busy, so the writer can leave a flush to it (see <see cref="Transport.SendProgress"/>).</summary>
+    public SendProgress SendProgress { get; } = new();
+
     /// <summary>Completes when the send loop ends (the output was completed or the socket failed).</summary>
     public Task SendLoop { get; }
 
@@ -56,6 +59,7 @@ internal sealed class SocketTransport : IAsyncDisposable
             while (true)
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
+                SendProgress.SendStarted();
                 var buffer = result.Buffer;
                 if (TryGather(buffer))
                 {
@@ -75,6 +79,9 @@ internal sealed class SocketTransport : IAsyncDisposable
                 {
                     break;
                 }
+
+                // May run the writer's owed flush inline, so the next read finds its bytes at once.
+                SendProgress.SendFinished();
             }
 
             await reader.CompleteAsync().ConfigureAwait(false);
