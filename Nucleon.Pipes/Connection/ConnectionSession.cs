@@ -25,6 +25,7 @@ internal sealed class ConnectionSession
     private int _aborted;
     private int _hookPhase;
     private volatile bool _closingByClient;
+    private volatile bool _finalQueued; // connection.close or close-ok is queued: nothing after it reaches the broker
     private volatile TaskCompletionSource? _unblocked;
 
     private ConnectionSession(AmqpConnection owner, AmqpConnectionOptions options, SocketTransport transport, int generation, ConnectionHandshake handshake)
@@ -73,7 +74,12 @@ internal sealed class ConnectionSession
     /// <summary>Completes when this connection has ended; the result is why (null after a clean close).</summary>
     public Task<Exception?> Completion => _completion.Task;
 
-    public bool IsOpen => Volatile.Read(ref _aborted) == 0 && !_closingByClient;
+    /// <summary>
+    /// True while new work can reach the broker: not aborted, and no connection.close or close-ok queued (after the
+    /// broker's connection.close the writer ends and every channel's queue refuses commands; handing out channels then
+    /// made renters fail at once, over and over, until the socket closed).
+    /// </summary>
+    public bool IsOpen => Volatile.Read(ref _aborted) == 0 && !_closingByClient && !_finalQueued;
 
     /// <summary>True once <see cref="Abort"/> has run: the connection is gone.</summary>
     public bool IsAborted => Volatile.Read(ref _aborted) != 0;
@@ -308,6 +314,7 @@ internal sealed class ConnectionSession
         var command = OutboundCommand.ForMethod(0, method, OutboundKind.ConnectionFinal);
         if (Writer.Control.TryEnqueue(command))
         {
+            _finalQueued = true;
             return true;
         }
 
