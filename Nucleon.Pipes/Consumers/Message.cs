@@ -87,11 +87,3 @@ public readonly struct Message
         return channel.SettleAsync(kind, d.DeliveryTag, multiple, requeue, cancellationToken);
     }
 }
-
-/// <summary>The three ways to settle a delivery.</summary>
-internal enum SettleKind
-{
-    Ack,
-    Nack,
-    Reject,
-}
