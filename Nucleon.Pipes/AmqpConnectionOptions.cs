@@ -14,8 +14,24 @@ public sealed record AmqpConnectionOptions
     /// <summary>The default AMQP-over-TLS port.</summary>
     public const int DefaultTlsPort = 5671;
 
-    /// <summary>Brokers to connect to, tried in turn (cluster nodes). Default: localhost:5672.</summary>
-    public IReadOnlyList<AmqpEndpoint> Endpoints { get; init; } = [new AmqpEndpoint("localhost", DefaultPort)];
+    // The default's own instance: Microsoft.Extensions.Configuration's binder appends configured items to the list
+    // it finds, so a bound list that starts with this very object is the default followed by the configured ones.
+    private static readonly AmqpEndpoint DefaultEndpoint = new("localhost", DefaultPort);
+    private readonly IReadOnlyList<AmqpEndpoint> _endpoints = [DefaultEndpoint];
+
+    /// <summary>
+    /// Brokers to connect to, tried in turn (cluster nodes). Default: localhost:5672. A list bound from
+    /// configuration replaces the default (it is not added to it).
+    /// </summary>
+    public IReadOnlyList<AmqpEndpoint> Endpoints
+    {
+        get => _endpoints;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _endpoints = value.Count > 1 && ReferenceEquals(value[0], DefaultEndpoint) ? [.. value.Skip(1)] : value;
+        }
+    }
 
     /// <summary>User name. Default "guest".</summary>
     public string UserName { get; init; } = "guest";
