@@ -51,6 +51,9 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// <summary>The broker node currently connected to.</summary>
     public AmqpEndpoint? CurrentEndpoint => _supervisor.Gate.Current?.Endpoint;
 
+    /// <summary>The heartbeat, frame_max and channel_max negotiated for the current connection; null before the first connect.</summary>
+    public AmqpTuning? Tuning => _supervisor.Gate.Current is { } session ? new AmqpTuning(session.Heartbeat, session.FrameMax, session.ChannelMax) : null;
+
     /// <summary>Raised (on the thread pool, after the events before it: see <see cref="Connected"/>) when the broker blocks the connection; the argument is the broker's reason.</summary>
     public event EventHandler<string>? Blocked;
 

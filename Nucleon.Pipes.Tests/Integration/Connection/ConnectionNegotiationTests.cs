@@ -53,11 +53,10 @@ public sealed class ConnectionNegotiationTests(BrokerFixture broker)
         var ct = cts.Token;
         string name = BrokerConnectionInfo.UniqueName("nucleon-tune");
         await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"frame_max=8192&channel_max=10&connection_name={name}"));
+        Assert.Null(conn.Tuning);
         await conn.ConnectAsync(ct);
 
-        var session = conn.CurrentSession!;
-        Assert.Equal(8192u, session.FrameMax);
-        Assert.Equal(10, session.ChannelMax);
+        Assert.Equal(new AmqpTuning(conn.Options.Heartbeat, 8192, 10), conn.Tuning);
         var info = await BrokerConnectionInfo.FindAsync(broker, name);
         Assert.Equal(8192u, info.FrameMax);
         Assert.Equal(10, info.ChannelMax);
