@@ -14,6 +14,10 @@ public sealed record AmqpConnectionOptions
     /// <summary>The default AMQP-over-TLS port.</summary>
     public const int DefaultTlsPort = 5671;
 
+    /// <summary>Client properties the client sets itself (see <see cref="ClientProperties"/>).</summary>
+    internal static readonly HashSet<string> ReservedClientProperties =
+        new(StringComparer.Ordinal) { "product", "version", "platform", "information", "capabilities", "connection_name" };
+
     // The default's own instance: Microsoft.Extensions.Configuration's binder appends configured items to the list
     // it finds, so a bound list that starts with this very object is the default followed by the configured ones.
     private static readonly AmqpEndpoint DefaultEndpoint = new("localhost", DefaultPort);
@@ -79,6 +83,15 @@ public sealed record AmqpConnectionOptions
     /// <summary>A name shown in the broker's management UI and logs (client property connection_name).</summary>
     public string? ClientProvidedName { get; init; }
 
+    /// <summary>
+    /// More client properties for the broker to show beside the connection (the management UI's "client
+    /// properties"; <c>rabbitmqctl list_connections client_properties</c>), e.g. the service and its version.
+    /// Values are field-table values (strings, numbers, booleans, nested tables...). The client's own
+    /// <c>product</c>, <c>version</c>, <c>platform</c>, <c>information</c>, <c>capabilities</c> and
+    /// <c>connection_name</c> (see <see cref="ClientProvidedName"/>) cannot be replaced. Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, object?>? ClientProperties { get; init; }
+
     /// <summary>Largest message body accepted in either direction; a larger delivery closes the connection before any allocation. Default 128 MiB.</summary>
     public long MaxMessageSize { get; init; } = 128L * 1024 * 1024;
 
@@ -117,6 +130,20 @@ public sealed record AmqpConnectionOptions
 
     internal void Validate()
     {
+        if (ClientProperties is { } extra)
+        {
+            // Refused here, with the key, rather than as a broken handshake on every connect.
+            foreach (var (key, value) in extra)
+            {
+                if (ReservedClientProperties.Contains(key))
+                {
+                    throw new ArgumentException($"Client property '{key}' is the client's own; use another key.", nameof(ClientProperties));
+                }
+
+                _ = Framing.FieldTableCodec.GetValueSize(value);
+            }
+        }
+
         if (Endpoints.Count == 0)
         {
             throw new ArgumentException("At least one endpoint is required.", nameof(Endpoints));

@@ -47,6 +47,29 @@ public sealed class ConnectionNegotiationTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Custom_client_properties_reach_the_broker_and_the_clients_own_cannot_be_replaced()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        string name = BrokerConnectionInfo.UniqueName("nucleon-custom");
+        var options = AmqpConnectionOptions.Parse(BrokerConnectionInfo.Uri(broker, $"connection_name={name}")) with
+        {
+            ClientProperties = new Dictionary<string, object?> { ["service"] = "billing", ["instance"] = 7 },
+        };
+        await using var conn = new AmqpConnection(options);
+        await conn.ConnectAsync(cts.Token);
+
+        var props = (await BrokerConnectionInfo.FindAsync(broker, name)).ClientProperties;
+        Assert.Contains("{\"service\",\"billing\"}", props, StringComparison.Ordinal);
+        Assert.Contains("{\"instance\",7}", props, StringComparison.Ordinal);
+        Assert.Contains("{\"product\",\"Nucleon.Pipes\"}", props, StringComparison.Ordinal);
+
+        var reserved = options with { ClientProperties = new Dictionary<string, object?> { ["product"] = "mine" } };
+        Assert.Contains("product", Assert.Throws<ArgumentException>(() => new AmqpConnection(reserved)).Message, StringComparison.Ordinal);
+        var unsupported = options with { ClientProperties = new Dictionary<string, object?> { ["when"] = new object() } };
+        Assert.Throws<ArgumentException>(() => new AmqpConnection(unsupported));
+    }
+
+    [Fact]
     public async Task Frame_max_and_channel_max_are_negotiated_and_honoured()
     {
         using var cts = new CancellationTokenSource(Timeout);
