@@ -116,6 +116,8 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// TLS certificate) throws once every endpoint has been tried; everything else (timeouts, I/O errors,
     /// 530, a broken TLS handshake) is retried. See "Reconnect policy" in the README.
     /// After a successful connect, the connection reconnects by itself whenever it is lost.
+    /// Cancelled by <paramref name="cancellationToken"/>, it throws an <see cref="OperationCanceledException"/> whose
+    /// message and inner exception give the last attempt's error, and the connection is closed for good.
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
@@ -133,8 +135,16 @@ public sealed class AmqpConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await _supervisor.ShutdownAsync(new OperationCanceledException("ConnectAsync was cancelled.", cancellationToken)).ConfigureAwait(false);
-            throw;
+            // Say why it had not connected yet: "cancelled" alone leaves the caller guessing (wrong port? refused?).
+            var last = _supervisor.LastError;
+            var cancelled = new OperationCanceledException(
+                last is null
+                    ? $"ConnectAsync was cancelled before the first attempt to {Options} ended."
+                    : $"ConnectAsync was cancelled before a connection came up; the last attempt failed: {last.Message}",
+                last,
+                cancellationToken);
+            await _supervisor.ShutdownAsync(cancelled).ConfigureAwait(false);
+            throw cancelled;
         }
     }
 
