@@ -117,6 +117,16 @@ public sealed record AmqpConnectionOptions
     /// <summary>How long <see cref="AmqpConnection.ConnectAsync"/> keeps trying before it gives up (its token may end it sooner). Default 60 s.</summary>
     public TimeSpan InitialConnectTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Whether the connection reconnects by itself. Default true. When false, for callers that own
+    /// reconnection: <see cref="AmqpConnection.ConnectAsync"/> tries each endpoint once and throws the last
+    /// attempt's error; a connection that is lost afterwards raises <see cref="AmqpConnection.Disconnected"/>,
+    /// fails pending calls with <see cref="AmqpConnectionLostException"/> and ends the
+    /// <see cref="AmqpConnection"/> for good (<see cref="AmqpConnection.Completion"/> faults with the loss);
+    /// create a new one to connect again.
+    /// </summary>
+    public bool AutomaticReconnect { get; init; } = true;
+
     /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -81,6 +81,7 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
         var backOff = new ReconnectBackOff(_options);
         var permanent = new PermanentFailurePolicy(_options.Endpoints.Count);
         int endpointIndex = 0;
+        int failedInARow = 0; // without automatic reconnection: each endpoint once, then give up
         while (!token.IsCancellationRequested)
         {
             var endpoint = _options.Endpoints[endpointIndex % _options.Endpoints.Count];
@@ -96,6 +97,12 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
                 if (permanent.GiveUp(ex) is { } definitive)
                 {
                     await ShutdownAsync(definitive).ConfigureAwait(false);
+                    return;
+                }
+
+                if (!_options.AutomaticReconnect && ++failedInARow >= _options.Endpoints.Count)
+                {
+                    await ShutdownAsync(ex).ConfigureAwait(false);
                     return;
                 }
 
@@ -139,6 +146,12 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
 
                 Volatile.Write(ref _lastError, hooksFailed);
                 await owner.ReportAsync(hooksFailed).ConfigureAwait(false);
+                if (!_options.AutomaticReconnect)
+                {
+                    await ShutdownAsync(hooksFailed).ConfigureAwait(false);
+                    return;
+                }
+
                 endpointIndex += lost ? 1 : 0;
                 await backOff.AfterFailedAttemptAsync(token).ConfigureAwait(false);
                 continue;
@@ -163,6 +176,11 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
             Volatile.Write(ref _lastError, lostConnection);
             owner.RaiseDisconnected(lostConnection);
             await owner.ReportAsync(lostConnection).ConfigureAwait(false);
+            if (!_options.AutomaticReconnect)
+            {
+                await ShutdownAsync(lostConnection).ConfigureAwait(false);
+                return;
+            }
 
             // Try the next node first: the one that just failed may be the one that is down.
             endpointIndex++;

@@ -12,6 +12,55 @@ public sealed class ProxyFaultTests(FaultBrokerFixture broker, ITestOutputHelper
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(2);
 
     [Fact]
+    public async Task Without_automatic_reconnection_a_lost_connection_ends_the_connection_for_good()
+    {
+        await using var proxy = new TcpFaultProxy(broker.Host, broker.Port);
+        await proxy.StartAsync();
+        await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "no-reconnect") with { AutomaticReconnect = false });
+        var lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.Disconnected += (_, ex) => lost.TrySetResult(ex);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await conn.ConnectAsync(cts.Token);
+        await using var ch = await conn.AllocateChannelAsync(cancellationToken: cts.Token);
+        await ch.QueueDeclareAsync("", exclusive: true, cancellationToken: cts.Token);
+
+        proxy.CutAll();
+        await lost.Task.WaitAsync(cts.Token);
+        var end = await Assert.ThrowsAnyAsync<AmqpConnectionLostException>(() => conn.Completion.WaitAsync(cts.Token));
+        output.WriteLine($"ended with: {end.Message}");
+        Assert.Equal(1, conn.Generation);
+        Assert.False(conn.IsConnected);
+        await Assert.ThrowsAnyAsync<AmqpException>(() => ch.QueueDeclareAsync("", exclusive: true, cancellationToken: cts.Token));
+        await Assert.ThrowsAnyAsync<AmqpException>(() => conn.RentChannelAsync(cancellationToken: cts.Token));
+    }
+
+    [Fact]
+    public async Task Without_automatic_reconnection_ConnectAsync_tries_each_endpoint_once_and_throws_the_last_error()
+    {
+        await using var proxy = new TcpFaultProxy(broker.Host, broker.Port);
+        await proxy.StartAsync();
+        proxy.RefuseNew = true;
+        var options = ViaProxy(broker, proxy, "no-reconnect-initial") with
+        {
+            AutomaticReconnect = false,
+            Endpoints = [new AmqpEndpoint("127.0.0.1", proxy.Port), new AmqpEndpoint("127.0.0.1", proxy.Port)],
+        };
+        await using var conn = new AmqpConnection(options);
+        int attempts = 0;
+        conn.OnError((_, _) =>
+        {
+            Interlocked.Increment(ref attempts);
+            return ValueTask.CompletedTask;
+        });
+        var sw = Stopwatch.StartNew();
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => conn.ConnectAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        output.WriteLine($"gave up after {sw.ElapsedMilliseconds} ms and {attempts} attempts: {ex.GetType().Name}: {ex.Message}");
+        Assert.IsNotType<TimeoutException>(ex);
+        Assert.Equal(2, Volatile.Read(ref attempts));
+        Assert.True(conn.Completion.IsCompleted);
+    }
+
+    [Fact]
     public async Task A_stalled_network_is_detected_within_three_heartbeats_and_the_client_reconnects_after_it_resumes()
     {
         await using var proxy = new TcpFaultProxy(broker.Host, broker.Port);
