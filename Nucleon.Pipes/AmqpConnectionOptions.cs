@@ -127,6 +127,15 @@ public sealed record AmqpConnectionOptions
     /// </summary>
     public bool AutomaticReconnect { get; init; } = true;
 
+    /// <summary>
+    /// Asked for the credentials before every connection attempt (the first connect and each reconnect), so
+    /// rotated passwords or short-lived tokens are picked up; <see cref="UserName"/> and <see cref="Password"/>
+    /// are then not used. A provider that throws (or does not answer within <see cref="ConnectionTimeout"/>)
+    /// fails that attempt like an unreachable broker: it is reported to <see cref="AmqpConnection.OnError"/>
+    /// and retried with back-off. Default: none.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<AmqpCredentials>>? CredentialsProvider { get; init; }
+
     /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -88,7 +88,8 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
             ConnectionSession session;
             try
             {
-                session = await ConnectionSession.OpenAsync(owner, _options, endpoint, Generation + 1, token).ConfigureAwait(false);
+                var attemptOptions = await WithFreshCredentialsAsync(token).ConfigureAwait(false);
+                session = await ConnectionSession.OpenAsync(owner, attemptOptions, endpoint, Generation + 1, token).ConfigureAwait(false);
             }
             catch (Exception ex) when (!token.IsCancellationRequested)
             {
@@ -186,6 +187,31 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
             endpointIndex++;
             await backOff.AfterLossAsync(token).ConfigureAwait(false);
         }
+    }
+
+    // The options for one attempt: with the credentials provider's current answer, when there is one.
+    private async ValueTask<AmqpConnectionOptions> WithFreshCredentialsAsync(CancellationToken token)
+    {
+        if (_options.CredentialsProvider is not { } provider)
+        {
+            return _options;
+        }
+
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(token);
+        bound.CancelAfter(_options.ConnectionTimeout);
+        AmqpCredentials credentials;
+        try
+        {
+            credentials = await provider(bound.Token).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("The credentials provider returned null.");
+        }
+        catch (Exception ex) when (!token.IsCancellationRequested)
+        {
+            // Not an answer from the broker: a failed attempt like any other, retried with back-off.
+            throw new AmqpConnectionLostException($"The credentials provider failed: {ex.Message}", ex);
+        }
+
+        return _options with { UserName = credentials.UserName, Password = credentials.Password };
     }
 
     private void Finish(Exception? failure)
