@@ -69,6 +69,9 @@ internal sealed class ConsumerState
         return new Delivery(this);
     }
 
+    /// <summary>A handed-out manual-ack delivery was settled: it returns to the pool.</summary>
+    public void Release(Delivery delivery) => Recycle(delivery);
+
     public void Recycle(Delivery delivery)
     {
         delivery.Reset();

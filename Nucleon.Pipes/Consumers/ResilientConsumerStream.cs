@@ -12,7 +12,7 @@ namespace Nucleon.Pipes.Consumers;
 /// channel); the broker redelivers them with <see cref="Message.Redelivered"/> set.
 /// Errors while subscribing (404 for a missing queue, 403) end the stream: retrying cannot fix them.
 /// </summary>
-internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>
+internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>, IConsumerMessageStream
 {
     private readonly AmqpConnection _connection;
     private readonly string _queue;
@@ -35,6 +35,10 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     public int Subscriptions { get; private set; }
 
     public Message Current { get; private set; }
+
+    public ConsumeOptions Options => _options;
+
+    public bool KeepAutoAckMessages { private get; set; }
 
     public IAsyncEnumerator<Message> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
@@ -92,7 +96,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
                 channel = await _connection.AllocateChannelAsync(cancellationToken: _token).ConfigureAwait(false);
                 var consumer = await channel.Core.Consumers.StartAsync(_queue, _options, _token).ConfigureAwait(false);
                 _channel = channel;
-                _inner = new ConsumerStream(channel.Core, consumer, _token);
+                _inner = new ConsumerStream(channel.Core, consumer, _token) { KeepAutoAckMessages = KeepAutoAckMessages };
                 Subscriptions++;
                 return true;
             }
