@@ -116,6 +116,8 @@ internal sealed class MessageProcessor
     {
         try
         {
+            // A stream hands out what it holds even after its token fired; the shutdown takes nothing more.
+            _token.ThrowIfCancellationRequested();
             if (await _source!.MoveNextAsync().ConfigureAwait(false))
             {
                 return true;
