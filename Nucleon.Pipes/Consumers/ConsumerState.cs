@@ -39,6 +39,9 @@ internal sealed class ConsumerState
 
     public DeliveryInbox Inbox { get; }
 
+    /// <summary>Tracks the stream offsets handed out and settled, for a connection-level stream consumer.</summary>
+    public StreamCursor? Cursor { get; set; }
+
     /// <summary>Bytes that may wait in the overflow, past the inbox, before the consumer is cancelled.</summary>
     public long OverflowByteLimit { get; }
 

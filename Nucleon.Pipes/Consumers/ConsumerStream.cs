@@ -119,6 +119,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
             {
                 _current = delivery;
                 _currentMessage = new Message(delivery);
+                _consumer.Cursor?.Yielded(delivery);
                 return true;
             }
 

@@ -48,6 +48,12 @@ internal sealed class Delivery
     /// <summary>The broker settles the message itself (no-ack consumer or get).</summary>
     public bool AutoAck { get; set; }
 
+    /// <summary>The stream cursor that tracks this delivery's offset (connection-level stream consumers only).</summary>
+    public StreamCursor? Cursor { get; set; }
+
+    /// <summary>This delivery's place in <see cref="Cursor"/>.</summary>
+    public long CursorSequence { get; set; }
+
     // Whether the message was acked, nacked or rejected. Shared with every Detach() copy, so the
     // original and its copies can settle it once between them (a second settle is a 406 from the broker).
     private SettleFlag? _sharedSettled;
@@ -114,6 +120,8 @@ internal sealed class Delivery
             Properties = Properties,
             MessageCount = MessageCount,
             AutoAck = AutoAck,
+            Cursor = Cursor,
+            CursorSequence = CursorSequence,
         };
         _sharedSettled ??= new SettleFlag { Value = _settled };
         copy._sharedSettled = _sharedSettled;
@@ -139,6 +147,7 @@ internal sealed class Delivery
         _settled = 0;
         _sharedSettled = null;
         Channel = null;
+        Cursor = null;
     }
 
     private sealed class SettleFlag

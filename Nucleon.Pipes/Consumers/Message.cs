@@ -48,6 +48,23 @@ public readonly struct Message
     /// <summary>For basic.get: how many messages remained in the queue.</summary>
     public uint MessageCount => Live.MessageCount;
 
+    /// <summary>
+    /// For a message from a stream queue: its offset in the stream (the <c>x-stream-offset</c> header
+    /// RabbitMQ adds), e.g. to resume later with <see cref="Nucleon.Pipes.StreamOffset.At"/>; else null.
+    /// </summary>
+    public long? StreamOffset => Consumers.StreamCursor.OffsetOf(Live.Properties.Headers);
+
+    /// <summary>
+    /// How many times a quorum queue delivered this message before (the <c>x-delivery-count</c> header,
+    /// which RabbitMQ adds from the first redelivery on); null when the header is absent.
+    /// </summary>
+    public long? DeliveryCount =>
+        Live.Properties.Headers is { } headers && headers.TryGetValue("x-delivery-count", out var count) ? AmqpDeathEntry.Integer(count) : null;
+
+    /// <summary>The parsed <c>x-death</c> header: why and where the message was dead-lettered, newest first; empty when it never was.</summary>
+    public IReadOnlyList<AmqpDeathEntry> Deaths =>
+        AmqpDeathEntry.Parse(Live.Properties.Headers is { } headers && headers.TryGetValue("x-death", out var deaths) ? deaths : null);
+
     /// <summary>True when this message still holds its data (it has not been recycled).</summary>
     public bool IsValid => _delivery is not null && _delivery.Token == _token;
 
@@ -102,11 +119,12 @@ public readonly struct Message
         }
 
         var sent = channel.SettleAsync(kind, d.DeliveryTag, multiple, requeue, cancellationToken);
-        if (d.Owner is { } consumer && !sent.IsFaulted && !sent.IsCanceled)
+        if (!sent.IsFaulted && !sent.IsCanceled)
         {
+            d.Cursor?.Settled(d, multiple);
             // The command is encoded: a manual-ack message's lifetime ends here, and its delivery
             // goes back to the consumer's pool for the next message.
-            consumer.Release(d);
+            d.Owner?.Release(d);
         }
 
         return sent;

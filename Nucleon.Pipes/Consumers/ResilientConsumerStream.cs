@@ -21,6 +21,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     private CancellationToken _token;
     private MessageChannel? _channel;
     private ConsumerStream? _inner;
+    private StreamCursor? _cursor;
     private int _enumerated;
 
     public ResilientConsumerStream(AmqpConnection connection, string queue, ConsumeOptions options, CancellationToken cancellationToken)
@@ -94,7 +95,15 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
             try
             {
                 channel = await _connection.AllocateChannelAsync(cancellationToken: _token).ConfigureAwait(false);
-                var consumer = await channel.Core.Consumers.StartAsync(_queue, _options, _token).ConfigureAwait(false);
+                // A stream resumes where the last subscription's settled messages end.
+                long? resumeAt = _cursor?.ResumeAt;
+                var options = resumeAt is { } offset ? _options with { StreamOffset = StreamOffset.At(offset) } : _options;
+                var consumer = await channel.Core.Consumers.StartAsync(_queue, options, _token).ConfigureAwait(false);
+                if (_options.StreamOffset is not null)
+                {
+                    consumer.Cursor = _cursor = new StreamCursor(resumeAt);
+                }
+
                 _channel = channel;
                 _inner = new ConsumerStream(channel.Core, consumer, _token) { KeepAutoAckMessages = KeepAutoAckMessages };
                 Subscriptions++;
