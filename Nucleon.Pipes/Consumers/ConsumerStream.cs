@@ -23,6 +23,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     private ConsumerState? _consumer;
     private Delivery? _current;
     private Message _currentMessage;
+    private HandedOutDeliveries? _handedOut;
     private int _enumerated;
     private bool _finished;
     private bool _claimed;
@@ -108,6 +109,11 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
                 return false;
             }
 
+            if (!_consumer.AutoAck)
+            {
+                _handedOut?.Reclaim(_channel.SettledThrough);
+            }
+
             if (!_consumer.AutoAck && !_channel.IsOpen)
             {
                 // The channel or connection is gone: buffered deliveries can no longer be acked and the
@@ -119,6 +125,11 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
             {
                 _current = delivery;
                 _currentMessage = new Message(delivery);
+                if (!delivery.AutoAck && delivery.Owner is not null)
+                {
+                    (_handedOut ??= new HandedOutDeliveries(_consumer.Inbox.Capacity)).Add(delivery);
+                }
+
                 _consumer.Cursor?.Yielded(delivery);
                 return true;
             }

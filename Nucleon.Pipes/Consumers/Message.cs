@@ -113,7 +113,7 @@ public readonly struct Message
         }
 
         var channel = d.Channel ?? throw new InvalidOperationException("This message is not attached to a channel.");
-        if (d.DeliveryTag <= channel.SettledThrough || !d.TrySettle())
+        if (d.DeliveryTag <= channel.SettledThrough || !d.TrySettle(_token))
         {
             throw new InvalidOperationException($"Delivery {d.DeliveryTag} was already acknowledged, nacked or rejected (maybe by a multiple ack, or through a detached copy); settling twice would close the channel (406 PRECONDITION_FAILED).");
         }

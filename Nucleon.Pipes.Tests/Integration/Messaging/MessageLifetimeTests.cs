@@ -56,6 +56,35 @@ public sealed class MessageLifetimeTests(BrokerFixture broker) : MessagingTestBa
     }
 
     [Fact]
+    public async Task Messages_covered_by_a_multiple_ack_are_released_when_the_loop_moves_on()
+    {
+        var q = await QueueWithAsync(6);
+        await using var ch = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        await using var stream = ch.ConsumeAsync(q, new ConsumeOptions { Prefetch = 10 }).GetAsyncEnumerator(Ct);
+        var held = new List<Message>();
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(await stream.MoveNextAsync());
+            held.Add(stream.Current);
+        }
+
+        await held[3].AckAsync(multiple: true, cancellationToken: Ct);
+        Assert.False(held[3].IsValid);
+        Assert.True(held[0].IsValid); // settled by the broker's reckoning, released on the loop's next step
+        Assert.False(held[0].CanSettle);
+        Assert.True(await stream.MoveNextAsync());
+        Assert.Equal("m5", Text(stream.Current));
+        Assert.All(held.Take(3), m => Assert.False(m.IsValid));
+        Assert.True(held[4].IsValid); // not covered: still the application's
+        Assert.Equal("m4", Text(held[4]));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await held[1].AckAsync(cancellationToken: Ct));
+        await held[4].AckAsync(cancellationToken: Ct);
+        await stream.Current.AckAsync(cancellationToken: Ct);
+        await ch.QueueDeclareAsync("", exclusive: true, cancellationToken: Ct); // a round trip: no 406 came
+        Assert.True(ch.IsOpen, $"channel closed: {ch.CloseReason}");
+    }
+
+    [Fact]
     public async Task An_auto_ack_message_is_recycled_when_the_loop_moves_on()
     {
         var q = await QueueWithAsync(2);
