@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Connection;
 
@@ -7,17 +8,23 @@ namespace Nucleon.Pipes.Channels;
 /// Publisher confirms of one channel. Sequence numbers are assigned in the same lock that puts the
 /// publish into the channel's queue, so they always match the order the broker sees (one place,
 /// never on a path that can be cancelled afterwards). Pending publishes sit in a
-/// <see cref="SequenceBuffer{T}"/> (confirms may come in any order); a window semaphore bounds how
-/// many are outstanding. Each publish awaits a pooled <see cref="PendingConfirm"/>, so confirmed
+/// <see cref="SequenceBuffer{T}"/> (confirms may come in any order), and the same lock bounds how many
+/// are outstanding (a separate semaphore cost two more contended locks per publish: its Wait and the
+/// reader's Release). Each publish awaits a pooled <see cref="PendingConfirm"/>, so confirmed
 /// publishing allocates nothing per message.
 /// </summary>
 internal sealed class ConfirmTracker
 {
     private readonly object _lock = new();
     private readonly SequenceBuffer<PendingConfirm> _pending;
-    private readonly SemaphoreSlim _window;
-    private readonly Stack<PendingConfirm> _pool = new();
+    private readonly int _maxOutstanding;
+    private readonly ConcurrentQueue<PendingConfirm> _pool = new(); // lock-free: recycled by awaiters on their own threads
     private readonly Action<PendingConfirm> _recycle;
+    private int _pooled;
+    private readonly List<WindowWaiter> _waiting = []; // publishers parked on a full window; guarded by _lock
+    private readonly ConcurrentQueue<WindowWaiter> _waiterPool = new();
+    private readonly Action<WindowWaiter> _unlistWaiter;
+    private readonly Action<WindowWaiter> _recycleWaiter;
     private ulong _nextSequence = 1;
     private Exception? _failure;
     private AmqpMessageReturnedException? _returned;
@@ -25,8 +32,10 @@ internal sealed class ConfirmTracker
     public ConfirmTracker(int maxOutstanding)
     {
         _pending = new SequenceBuffer<PendingConfirm>(maxOutstanding);
-        _window = new SemaphoreSlim(maxOutstanding, maxOutstanding);
+        _maxOutstanding = maxOutstanding;
         _recycle = Recycle;
+        _unlistWaiter = Unlist;
+        _recycleWaiter = _waiterPool.Enqueue;
     }
 
     /// <summary>Publishes not yet confirmed (including those whose caller stopped waiting).</summary>
@@ -66,80 +75,92 @@ internal sealed class ConfirmTracker
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        if (_window.Wait(0, CancellationToken.None))
+        return TryEnqueue(queue, command, cancellationToken, out var pending) switch
         {
-            return TryEnqueue(queue, command, cancellationToken, out var pending)
-                ? pending.AsValueTask()
-                : PublishSlowAsync(queue, command, haveSlot: true, cancellationToken);
-        }
-
-        return PublishSlowAsync(queue, command, haveSlot: false, cancellationToken);
+            Enqueue.Queued => pending.AsValueTask(),
+            Enqueue.Failed => Refuse(command),
+            _ => PublishSlowAsync(queue, command, cancellationToken),
+        };
     }
 
-    // Either the window was full (no slot taken yet) or the queue was full (slot taken).
+    // The window or the channel's queue was full.
     // Pooled builder: under back-pressure this path runs often; it must not allocate each time.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishSlowAsync(OutboundQueue queue, OutboundCommand command, bool haveSlot, CancellationToken cancellationToken)
+    private async ValueTask PublishSlowAsync(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken)
     {
-        try
+        PendingConfirm pending;
+        while (true)
         {
-            if (!haveSlot)
-            {
-                await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            command.Release();
-            throw;
-        }
-
-        PendingConfirm? pending;
-        while (!TryEnqueue(queue, command, cancellationToken, out pending))
-        {
-            bool room;
             try
             {
-                room = await queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
+                var result = TryEnqueue(queue, command, cancellationToken, out pending);
+                if (result == Enqueue.Queued)
+                {
+                    break;
+                }
+
+                if (result == Enqueue.Failed)
+                {
+                    throw _failure!;
+                }
+
+                if (result == Enqueue.WindowFull)
+                {
+                    await ParkAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else if (!await queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw queue.ClosedReason ?? new AmqpConnectionLostException("The channel's connection is closed.");
+                }
             }
             catch
             {
-                _window.Release();
                 command.Release();
                 throw;
-            }
-
-            if (!room)
-            {
-                _window.Release();
-                command.Release();
-                throw queue.ClosedReason ?? new AmqpConnectionLostException("The channel's connection is closed.");
             }
         }
 
         await pending.AsValueTask().ConfigureAwait(false);
     }
 
-    // Holds a window slot. On success the slot belongs to the pending confirm.
-    private bool TryEnqueue(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken, out PendingConfirm pending)
+    private ValueTask Refuse(OutboundCommand command)
     {
+        command.Release();
+        return ValueTask.FromException(_failure!);
+    }
+
+    private enum Enqueue
+    {
+        Queued,
+        WindowFull, // park until the window has room, then retry
+        QueueFull,  // wait for room in the channel's queue, then retry
+        Failed,     // the tracker failed for good (the command is still the caller's)
+    }
+
+    private Enqueue TryEnqueue(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken, out PendingConfirm pending)
+    {
+        pending = null!;
         lock (_lock)
         {
             if (_failure is not null)
             {
-                _window.Release();
-                command.Release();
-                throw _failure;
+                return Enqueue.Failed;
+            }
+
+            if (_pending.Count >= _maxOutstanding)
+            {
+                return Enqueue.WindowFull;
             }
 
             ulong seq = _nextSequence;
-            pending = _pool.Count > 0 ? _pool.Pop() : new PendingConfirm(_recycle);
+            pending = RentPending();
             // Tracked and watching its token before the command is visible to the writer: the ack can follow at once.
             pending.Arm(cancellationToken);
             if (!queue.TryAdd(command))
             {
                 pending.Discard();
-                return false;
+                pending = null!;
+                return Enqueue.QueueFull;
             }
 
             _pending.Append(seq, pending);
@@ -148,7 +169,57 @@ internal sealed class ConfirmTracker
 
         // Outside the lock: waking the writer may run it on this thread.
         queue.Schedule();
-        return true;
+        return Enqueue.Queued;
+    }
+
+    // Parks until a confirm frees the window (or the tracker fails); the caller then retries. If room appeared
+    // since TryEnqueue looked, it returns at once.
+    private ValueTask ParkAsync(CancellationToken cancellationToken)
+    {
+        WindowWaiter waiter;
+        lock (_lock)
+        {
+            if (_failure is not null || _pending.Count < _maxOutstanding)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            waiter = _waiterPool.TryDequeue(out var pooled) ? pooled : new WindowWaiter(_unlistWaiter, _recycleWaiter);
+            _waiting.Add(waiter);
+        }
+
+        // Registered outside the lock: a token that has already fired runs the callback (which takes the lock) right here.
+        return waiter.WaitAsync(cancellationToken);
+    }
+
+    private void Unlist(WindowWaiter waiter)
+    {
+        lock (_lock)
+        {
+            _waiting.Remove(waiter);
+        }
+    }
+
+    // Under _lock: every parked publisher retries (their continuations run on the thread pool, not here).
+    private void WakeWaiters()
+    {
+        foreach (var waiter in _waiting)
+        {
+            waiter.Wake();
+        }
+
+        _waiting.Clear();
+    }
+
+    private PendingConfirm RentPending()
+    {
+        if (_pool.TryDequeue(out var pooled))
+        {
+            Interlocked.Decrement(ref _pooled);
+            return pooled;
+        }
+
+        return new PendingConfirm(_recycle);
     }
 
     /// <summary>Reader: basic.ack or basic.nack for <paramref name="tag"/> (and all below it when multiple).</summary>
@@ -172,11 +243,11 @@ internal sealed class ConfirmTracker
                 Complete(p, returned, ack, tag);
                 released++;
             }
-        }
 
-        if (released > 0)
-        {
-            _window.Release(released);
+            if (released > 0 && _waiting.Count > 0)
+            {
+                WakeWaiters();
+            }
         }
     }
 
@@ -211,7 +282,6 @@ internal sealed class ConfirmTracker
     /// <summary>Fails every outstanding publish and refuses new ones.</summary>
     public void FailAll(Exception error)
     {
-        int released = 0;
         lock (_lock)
         {
             _failure ??= error;
@@ -219,24 +289,22 @@ internal sealed class ConfirmTracker
             {
                 p!.Fail(error);
                 p.ReleaseByTracker();
-                released++;
             }
-        }
 
-        if (released > 0)
-        {
-            _window.Release(released);
+            // Parked publishers retry and see the failure.
+            WakeWaiters();
         }
     }
 
     private void Recycle(PendingConfirm pending)
     {
-        lock (_lock)
+        if (Interlocked.Increment(ref _pooled) <= _pending.Capacity)
         {
-            if (_pool.Count < _pending.Capacity)
-            {
-                _pool.Push(pending);
-            }
+            _pool.Enqueue(pending);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooled);
         }
     }
 }

@@ -17,7 +17,8 @@ namespace Nucleon.Pipes.Connection;
 /// </summary>
 internal sealed class CommandQueue(int capacity)
 {
-    private readonly ConcurrentQueue<OutboundCommand> _items = new();
+    // Created on the first add: an idle channel would otherwise hold the queue's first 32-slot segment (~1 KB).
+    private ConcurrentQueue<OutboundCommand>? _items;
     private readonly object _roomLock = new();
     private readonly int _lowWater = Math.Max(0, capacity / 2);
     private int _count; // reserved slots: incremented before an enqueue, decremented after a dequeue
@@ -35,7 +36,7 @@ internal sealed class CommandQueue(int capacity)
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>True when a command can be dequeued now.</summary>
-    public bool HasItems => !_items.IsEmpty;
+    public bool HasItems => Volatile.Read(ref _items) is { IsEmpty: false };
 
     /// <summary>No more commands are accepted.</summary>
     public bool IsCompleted => _completed != 0;
@@ -58,7 +59,7 @@ internal sealed class CommandQueue(int capacity)
                 return false;
             }
 
-            _items.Enqueue(command);
+            (Volatile.Read(ref _items) ?? CreateItems()).Enqueue(command);
             return true;
         }
         finally
@@ -70,8 +71,9 @@ internal sealed class CommandQueue(int capacity)
     /// <summary>Writer: takes the oldest command; wakes waiting producers once the queue is down to <see cref="LowWater"/>.</summary>
     public bool TryTake([MaybeNullWhen(false)] out OutboundCommand command)
     {
-        if (!_items.TryDequeue(out command))
+        if (Volatile.Read(ref _items) is not { } items || !items.TryDequeue(out command))
         {
+            command = default;
             return false;
         }
 
@@ -135,11 +137,18 @@ internal sealed class CommandQueue(int capacity)
     /// <summary>Releases every queued command (the queue is completed, or its channel is gone).</summary>
     public void DrainAndRelease()
     {
-        while (_items.TryDequeue(out var dropped))
+        var items = Volatile.Read(ref _items);
+        while (items is not null && items.TryDequeue(out var dropped))
         {
             Interlocked.Decrement(ref _count);
             dropped.Release();
         }
+    }
+
+    private ConcurrentQueue<OutboundCommand> CreateItems()
+    {
+        Interlocked.CompareExchange(ref _items, new ConcurrentQueue<OutboundCommand>(), null);
+        return _items!;
     }
 
     private void WakeProducers(bool result)

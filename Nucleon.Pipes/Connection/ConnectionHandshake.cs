@@ -208,6 +208,9 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
         {
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             await WriteHandshakeMethodAsync(new ConnectionCloseOk(), quick.Token).ConfigureAwait(false);
+            // A flush only hands the bytes to the send loop: let it put them on the socket before the caller aborts it.
+            await _transport.Output.CompleteAsync().ConfigureAwait(false);
+            await _transport.SendLoop.WaitAsync(quick.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {

@@ -130,11 +130,3 @@ public readonly struct Message
         return sent;
     }
 }
-
-/// <summary>The three ways to settle a delivery.</summary>
-internal enum SettleKind
-{
-    Ack,
-    Nack,
-    Reject,
-}

@@ -59,13 +59,3 @@ public sealed record BasicProperties
         && CorrelationId is null && ReplyTo is null && Expiration is null && MessageId is null && Timestamp is null
         && Type is null && UserId is null && AppId is null && ClusterId is null;
 }
-
-/// <summary>The delivery-mode property.</summary>
-public enum DeliveryMode : byte
-{
-    /// <summary>1: the broker may keep the message in memory only.</summary>
-    Transient = 1,
-
-    /// <summary>2: a durable queue writes the message to disk.</summary>
-    Persistent = 2,
-}

@@ -125,4 +125,53 @@ public sealed class ConfirmTrackerTests
 
         Assert.Equal(0, tracker.Outstanding);
     }
+
+    [Fact]
+    public async Task A_full_window_parks_publishers_until_a_confirm_and_a_cancelled_one_leaves_the_rest_waiting()
+    {
+        var tracker = new ConfirmTracker(2);
+        var queue = NewQueue();
+        var first = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        var second = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        using var cancel = new CancellationTokenSource();
+        var cancelled = tracker.PublishAsync(queue, Command(), cancel.Token).AsTask();
+        var parked = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        Assert.False(cancelled.IsCompleted);
+        Assert.False(parked.IsCompleted);
+        Assert.Equal(2, tracker.Outstanding);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Timeout));
+        Assert.Equal(2, tracker.Outstanding); // the cancelled one never took a slot
+        Assert.False(parked.IsCompleted);
+
+        tracker.Confirm(1, multiple: false, ack: true);
+        await first.WaitAsync(Timeout);
+        // The parked publisher takes the freed slot: sequence 3.
+        var deadline = DateTime.UtcNow + Timeout;
+        while (tracker.NextSequenceNumber != 4)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the parked publisher never took the freed slot");
+            await Task.Delay(1);
+        }
+
+        tracker.Confirm(3, multiple: true, ack: true);
+        await Task.WhenAll(second, parked).WaitAsync(Timeout);
+        Assert.Equal(0, tracker.Outstanding);
+    }
+
+    [Fact]
+    public async Task Failing_the_tracker_wakes_parked_publishers_with_the_failure()
+    {
+        var tracker = new ConfirmTracker(1);
+        var queue = NewQueue();
+        var first = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        var parked = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+        Assert.False(parked.IsCompleted);
+        var lost = new AmqpConnectionLostException("gone");
+        tracker.FailAll(lost);
+        Assert.Same(lost, await Assert.ThrowsAsync<AmqpConnectionLostException>(() => first.WaitAsync(Timeout)));
+        Assert.Same(lost, await Assert.ThrowsAsync<AmqpConnectionLostException>(() => parked.WaitAsync(Timeout)));
+        await Assert.ThrowsAsync<AmqpConnectionLostException>(() => tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask());
+    }
 }

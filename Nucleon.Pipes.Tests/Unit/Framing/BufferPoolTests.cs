@@ -66,14 +66,23 @@ public sealed class BufferPoolTests
             BufferPool.Return(BufferPool.Rent(10_000));
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100_000; i++)
+        // The pool is shared by the whole process: a test running beside this one (or the trim timer) can empty a
+        // size class in the middle of a pass, and the next rent here then allocates. Steady state means a pass
+        // with no allocation happens; a pool that allocates per rent never has one.
+        var passes = new List<long>();
+        for (int attempt = 0; attempt < 5 && (passes.Count == 0 || passes[^1] != 0); attempt++)
         {
-            BufferPool.Return(BufferPool.Rent(100));
-            BufferPool.Return(BufferPool.Rent(10_000));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100_000; i++)
+            {
+                BufferPool.Return(BufferPool.Rent(100));
+                BufferPool.Return(BufferPool.Rent(10_000));
+            }
+
+            passes.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(passes[^1] == 0, $"bytes allocated per pass of 200,000 rents: {string.Join(", ", passes)}");
     }
 
     [Fact]
