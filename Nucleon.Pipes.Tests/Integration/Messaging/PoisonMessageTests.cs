@@ -45,22 +45,25 @@ public sealed class PoisonMessageTests(BrokerFixture broker) : MessagingTestBase
             await raw.PublishAsync("", q, RawAmqpPublisher.HeadersFlag, RawAmqpPublisher.HeadersWith("deep", NestedTables(100)), Utf8("deep"), Ct);
             byte[] badKey = [0, 0, 0, 3, 1, 0xFF, (byte)'V'];
             await raw.PublishAsync("", q, RawAmqpPublisher.HeadersFlag, badKey, Utf8("bad key"), Ct);
+            const ushort messageIdFlag = 1 << 7;
+            await raw.PublishAsync("", q, messageIdFlag, [2, 0xC3, 0x28], Utf8("bad message-id"), Ct); // C3 28: a lead byte, then no continuation
         }
 
         await PublishConfirmedAsync("", q, "plain");
         var conn = await ConnectAsync();
-        var received = new List<(string Body, IDictionary<string, object?>? Headers)>();
+        var received = new List<(string Body, IDictionary<string, object?>? Headers, string? MessageId)>();
         await foreach (var m in conn.ConsumeAsync(q, cancellationToken: Ct))
         {
-            received.Add((Text(m), m.Properties.Headers));
+            received.Add((Text(m), m.Properties.Headers, m.Properties.MessageId));
             await m.AckAsync(cancellationToken: Ct);
-            if (received.Count == 5)
+            if (received.Count == 6)
             {
                 break;
             }
         }
 
-        Assert.Equal(["decimal", "decimal 29", "deep", "bad key", "plain"], received.Select(r => r.Body));
+        Assert.Equal(["decimal", "decimal 29", "deep", "bad key", "bad message-id", "plain"], received.Select(r => r.Body));
+        Assert.Equal("\uFFFD(", received[4].MessageId);
         Assert.Equal(new AmqpDecimal(255, -15), received[0].Headers!["price"]);
         var tiny = Assert.IsType<AmqpDecimal>(received[1].Headers!["tiny"]);
         Assert.Equal("0.00000000000000000002147483647", tiny.ToString());
