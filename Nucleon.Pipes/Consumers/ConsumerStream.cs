@@ -112,13 +112,12 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
             if (!_consumer.AutoAck)
             {
                 _handedOut?.Reclaim(_channel.SettledThrough);
-            }
-
-            if (!_consumer.AutoAck && !_channel.IsOpen)
-            {
-                // The channel or connection is gone: buffered deliveries can no longer be acked and the
-                // broker redelivers them, so handing them out would only make the work run twice.
-                _channel.Consumers.HandBackUnread(_consumer);
+                if (!_channel.IsOpen)
+                {
+                    // The channel or connection is gone: buffered deliveries can no longer be acked and the
+                    // broker redelivers them, so handing them out would only make the work run twice.
+                    _channel.Consumers.HandBackUnread(_consumer);
+                }
             }
 
             if (inbox.TryRead(out var delivery))
