@@ -51,6 +51,9 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// <summary>The broker node currently connected to.</summary>
     public AmqpEndpoint? CurrentEndpoint => _supervisor.Gate.Current?.Endpoint;
 
+    /// <summary>The heartbeat, frame_max and channel_max negotiated for the current connection; null before the first connect.</summary>
+    public AmqpTuning? Tuning => _supervisor.Gate.Current is { } session ? new AmqpTuning(session.Heartbeat, session.FrameMax, session.ChannelMax) : null;
+
     /// <summary>Raised (on the thread pool, after the events before it: see <see cref="Connected"/>) when the broker blocks the connection; the argument is the broker's reason.</summary>
     public event EventHandler<string>? Blocked;
 
@@ -113,6 +116,8 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// TLS certificate) throws once every endpoint has been tried; everything else (timeouts, I/O errors,
     /// 530, a broken TLS handshake) is retried. See "Reconnect policy" in the README.
     /// After a successful connect, the connection reconnects by itself whenever it is lost.
+    /// Cancelled by <paramref name="cancellationToken"/>, it throws an <see cref="OperationCanceledException"/> whose
+    /// message and inner exception give the last attempt's error, and the connection is closed for good.
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
@@ -130,8 +135,16 @@ public sealed class AmqpConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await _supervisor.ShutdownAsync(new OperationCanceledException("ConnectAsync was cancelled.", cancellationToken)).ConfigureAwait(false);
-            throw;
+            // Say why it had not connected yet: "cancelled" alone leaves the caller guessing (wrong port? refused?).
+            var last = _supervisor.LastError;
+            var cancelled = new OperationCanceledException(
+                last is null
+                    ? $"ConnectAsync was cancelled before the first attempt to {Options} ended."
+                    : $"ConnectAsync was cancelled before a connection came up; the last attempt failed: {last.Message}",
+                last,
+                cancellationToken);
+            await _supervisor.ShutdownAsync(cancelled).ConfigureAwait(false);
+            throw cancelled;
         }
     }
 

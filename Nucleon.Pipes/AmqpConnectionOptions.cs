@@ -14,8 +14,28 @@ public sealed record AmqpConnectionOptions
     /// <summary>The default AMQP-over-TLS port.</summary>
     public const int DefaultTlsPort = 5671;
 
-    /// <summary>Brokers to connect to, tried in turn (cluster nodes). Default: localhost:5672.</summary>
-    public IReadOnlyList<AmqpEndpoint> Endpoints { get; init; } = [new AmqpEndpoint("localhost", DefaultPort)];
+    /// <summary>Client properties the client sets itself (see <see cref="ClientProperties"/>).</summary>
+    internal static readonly HashSet<string> ReservedClientProperties =
+        new(StringComparer.Ordinal) { "product", "version", "platform", "information", "capabilities", "connection_name" };
+
+    // The default's own instance: Microsoft.Extensions.Configuration's binder appends configured items to the list
+    // it finds, so a bound list that starts with this very object is the default followed by the configured ones.
+    private static readonly AmqpEndpoint DefaultEndpoint = new("localhost", DefaultPort);
+    private readonly IReadOnlyList<AmqpEndpoint> _endpoints = [DefaultEndpoint];
+
+    /// <summary>
+    /// Brokers to connect to, tried in turn (cluster nodes). Default: localhost:5672. A list bound from
+    /// configuration replaces the default (it is not added to it).
+    /// </summary>
+    public IReadOnlyList<AmqpEndpoint> Endpoints
+    {
+        get => _endpoints;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _endpoints = value.Count > 1 && ReferenceEquals(value[0], DefaultEndpoint) ? [.. value.Skip(1)] : value;
+        }
+    }
 
     /// <summary>User name. Default "guest".</summary>
     public string UserName { get; init; } = "guest";
@@ -63,6 +83,15 @@ public sealed record AmqpConnectionOptions
     /// <summary>A name shown in the broker's management UI and logs (client property connection_name).</summary>
     public string? ClientProvidedName { get; init; }
 
+    /// <summary>
+    /// More client properties for the broker to show beside the connection (the management UI's "client
+    /// properties"; <c>rabbitmqctl list_connections client_properties</c>), e.g. the service and its version.
+    /// Values are field-table values (strings, numbers, booleans, nested tables...). The client's own
+    /// <c>product</c>, <c>version</c>, <c>platform</c>, <c>information</c>, <c>capabilities</c> and
+    /// <c>connection_name</c> (see <see cref="ClientProvidedName"/>) cannot be replaced. Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, object?>? ClientProperties { get; init; }
+
     /// <summary>Largest message body accepted in either direction; a larger delivery closes the connection before any allocation. Default 128 MiB.</summary>
     public long MaxMessageSize { get; init; } = 128L * 1024 * 1024;
 
@@ -101,6 +130,20 @@ public sealed record AmqpConnectionOptions
 
     internal void Validate()
     {
+        if (ClientProperties is { } extra)
+        {
+            // Refused here, with the key, rather than as a broken handshake on every connect.
+            foreach (var (key, value) in extra)
+            {
+                if (ReservedClientProperties.Contains(key))
+                {
+                    throw new ArgumentException($"Client property '{key}' is the client's own; use another key.", nameof(ClientProperties));
+                }
+
+                _ = Framing.FieldTableCodec.GetValueSize(value);
+            }
+        }
+
         if (Endpoints.Count == 0)
         {
             throw new ArgumentException("At least one endpoint is required.", nameof(Endpoints));

@@ -134,6 +134,11 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
             properties["connection_name"] = name;
         }
 
+        foreach (var (key, value) in _options.ClientProperties ?? new Dictionary<string, object?>())
+        {
+            properties.TryAdd(key, value); // the client's own keys stay (Validate refuses them anyway)
+        }
+
         return properties;
     }
 

@@ -47,17 +47,39 @@ public sealed class ConnectionNegotiationTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Custom_client_properties_reach_the_broker_and_the_clients_own_cannot_be_replaced()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        string name = BrokerConnectionInfo.UniqueName("nucleon-custom");
+        var options = AmqpConnectionOptions.Parse(BrokerConnectionInfo.Uri(broker, $"connection_name={name}")) with
+        {
+            ClientProperties = new Dictionary<string, object?> { ["service"] = "billing", ["instance"] = 7 },
+        };
+        await using var conn = new AmqpConnection(options);
+        await conn.ConnectAsync(cts.Token);
+
+        var props = (await BrokerConnectionInfo.FindAsync(broker, name)).ClientProperties;
+        Assert.Contains("{\"service\",\"billing\"}", props, StringComparison.Ordinal);
+        Assert.Contains("{\"instance\",7}", props, StringComparison.Ordinal);
+        Assert.Contains("{\"product\",\"Nucleon.Pipes\"}", props, StringComparison.Ordinal);
+
+        var reserved = options with { ClientProperties = new Dictionary<string, object?> { ["product"] = "mine" } };
+        Assert.Contains("product", Assert.Throws<ArgumentException>(() => new AmqpConnection(reserved)).Message, StringComparison.Ordinal);
+        var unsupported = options with { ClientProperties = new Dictionary<string, object?> { ["when"] = new object() } };
+        Assert.Throws<ArgumentException>(() => new AmqpConnection(unsupported));
+    }
+
+    [Fact]
     public async Task Frame_max_and_channel_max_are_negotiated_and_honoured()
     {
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
         string name = BrokerConnectionInfo.UniqueName("nucleon-tune");
         await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"frame_max=8192&channel_max=10&connection_name={name}"));
+        Assert.Null(conn.Tuning);
         await conn.ConnectAsync(ct);
 
-        var session = conn.CurrentSession!;
-        Assert.Equal(8192u, session.FrameMax);
-        Assert.Equal(10, session.ChannelMax);
+        Assert.Equal(new AmqpTuning(conn.Options.Heartbeat, 8192, 10), conn.Tuning);
         var info = await BrokerConnectionInfo.FindAsync(broker, name);
         Assert.Equal(8192u, info.FrameMax);
         Assert.Equal(10, info.ChannelMax);
