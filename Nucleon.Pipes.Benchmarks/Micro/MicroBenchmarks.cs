@@ -488,6 +488,70 @@ public class LoopbackBenchmarks
         }
     }
 
+    [Benchmark(OperationsPerInvoke = Batch, Description = "loopback: consume with manual ack, prefetch 200 (per message)")]
+    public async Task<long> ConsumeManualAck()
+    {
+        long n = 0;
+        await foreach (var m in _consumer.ConsumeAsync($"null:{Batch}:32", new ConsumeOptions { Prefetch = 200 }))
+        {
+            n += m.Body.Length;
+            bool last = m.DeliveryTag % Batch == 0;
+            await m.AckAsync(); // the message's delivery goes back to the pool here
+            if (last)
+            {
+                break;
+            }
+        }
+
+        return n;
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "loopback: consume, multiple ack every 100, prefetch 200 (per message)")]
+    public async Task<long> ConsumeMultipleAck()
+    {
+        long n = 0;
+        await foreach (var m in _consumer.ConsumeAsync($"null:{Batch}:32", new ConsumeOptions { Prefetch = 200 }))
+        {
+            n += m.Body.Length;
+            bool last = m.DeliveryTag % Batch == 0;
+            if (last || m.DeliveryTag % 100 == 0)
+            {
+                await m.AckAsync(multiple: true); // the loop releases the covered deliveries on its next step
+            }
+
+            if (last)
+            {
+                break;
+            }
+        }
+
+        return n;
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "loopback: ProcessAsync, 4 handlers, manual ack, prefetch 200 (per message)")]
+    public async Task<int> ProcessConcurrently()
+    {
+        using var done = new CancellationTokenSource();
+        int seen = 0;
+        try
+        {
+            await _consumer.ConsumeAsync($"null:{Batch}:32", new ConsumeOptions { Prefetch = 200 }).ProcessAsync((m, _) =>
+            {
+                if (Interlocked.Increment(ref seen) == Batch)
+                {
+                    done.Cancel();
+                }
+
+                return ValueTask.CompletedTask;
+            }, new ProcessOptions { Concurrency = 4 }, done.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return seen;
+    }
+
     [Benchmark(OperationsPerInvoke = Batch, Description = "loopback: consume autoAck via the real reader (per message)")]
     public async Task<long> ConsumeAutoAck()
     {

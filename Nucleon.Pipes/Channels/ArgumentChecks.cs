@@ -46,5 +46,10 @@ internal static class ArgumentChecks
         {
             ShortString(tag, paramName + ".ConsumerTag");
         }
+
+        if (options is { StreamOffset: not null } && (options.AutoAck || options.Prefetch == 0))
+        {
+            throw new ArgumentException("Consuming a stream needs manual acknowledgement and a prefetch above 0 (RabbitMQ refuses the subscription otherwise).", paramName);
+        }
     }
 }

@@ -25,8 +25,17 @@ public sealed record ConsumeOptions
     /// <summary>Consumer tag; generated when null.</summary>
     public string? ConsumerTag { get; init; }
 
-    /// <summary>Extra basic.consume arguments (e.g. x-priority, x-stream-offset).</summary>
+    /// <summary>Extra basic.consume arguments (e.g. x-priority).</summary>
     public IDictionary<string, object?>? Arguments { get; init; }
+
+    /// <summary>
+    /// For a stream queue: where to start reading (sent as <c>x-stream-offset</c>, overriding one in
+    /// <see cref="Arguments"/>). Streams need manual acknowledgement and a <see cref="Prefetch"/> above 0.
+    /// A connection-level consumer (<see cref="AmqpConnection.ConsumeAsync"/>) given one resumes after a
+    /// reconnect at the first offset it handed out and has not settled (from this offset again while it
+    /// has handed out nothing), instead of starting here again.
+    /// </summary>
+    public StreamOffset? StreamOffset { get; init; }
 
     /// <summary>
     /// Capacity of the inbox between the connection's reader and the consume loop when

@@ -41,7 +41,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
             }
 
             Add(consumer);
-            var consume = new BasicConsume(queue, tag, false, options.AutoAck, options.Exclusive, false, options.Arguments);
+            var consume = new BasicConsume(queue, tag, false, options.AutoAck, options.Exclusive, false, StreamOffset.ConsumeArguments(options));
             var subscribing = channel.CallAsync<BasicConsume, BasicConsumeOk>(consume, CancellationToken.None).AsTask();
             try
             {

@@ -39,6 +39,9 @@ internal sealed class ConsumerState
 
     public DeliveryInbox Inbox { get; }
 
+    /// <summary>Tracks the stream offsets handed out and settled, for a connection-level stream consumer.</summary>
+    public StreamCursor? Cursor { get; set; }
+
     /// <summary>Bytes that may wait in the overflow, past the inbox, before the consumer is cancelled.</summary>
     public long OverflowByteLimit { get; }
 
@@ -68,6 +71,9 @@ internal sealed class ConsumerState
 
         return new Delivery(this);
     }
+
+    /// <summary>A handed-out manual-ack delivery was settled: it returns to the pool.</summary>
+    public void Release(Delivery delivery) => Recycle(delivery);
 
     public void Recycle(Delivery delivery)
     {

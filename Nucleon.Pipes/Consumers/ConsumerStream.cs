@@ -8,8 +8,12 @@ namespace Nucleon.Pipes.Consumers;
 /// (basic.qos + basic.consume) starts on the first <c>MoveNextAsync</c>; leaving the loop cancels it and
 /// hands unread deliveries back to the queue. One enumeration per stream: a second concurrent reader
 /// gets an exception rather than a share of the messages.
+/// Lifetime: a manual-ack delivery is recycled when the application settles it (see <see cref="Message"/>),
+/// never by the loop; an auto-ack one when the loop moves on, unless <see cref="KeepAutoAckMessages"/>
+/// hands that job to the caller. Once the channel is no longer open, manual-ack deliveries still
+/// buffered are dropped, not handed out: they can no longer be acked, and the broker redelivers them.
 /// </summary>
-internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>
+internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>, IConsumerMessageStream
 {
     private readonly ChannelCore _channel;
     private readonly string _queue;
@@ -18,6 +22,8 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     private CancellationToken _token;
     private ConsumerState? _consumer;
     private Delivery? _current;
+    private Message _currentMessage;
+    private HandedOutDeliveries? _handedOut;
     private int _enumerated;
     private bool _finished;
     private bool _claimed;
@@ -41,7 +47,17 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         _token = cancellationToken;
     }
 
-    public Message Current => _current is null ? default : new Message(_current);
+    // Captured when the loop moved here: a manual-ack delivery may be settled, recycled and reused for a
+    // later message while this stream still points at it, and a Message made now would show that one.
+    public Message Current => _currentMessage;
+
+    /// <summary>The caller recycles auto-ack messages itself (<see cref="Release"/>) instead of the loop's next step.</summary>
+    public bool KeepAutoAckMessages { get; set; }
+
+    public ConsumeOptions Options => _options;
+
+    /// <summary>The consumer, once subscribed.</summary>
+    internal ConsumerState? Consumer => _consumer;
 
     public IAsyncEnumerator<Message> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
@@ -58,14 +74,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
-        if (_current is { } previous)
-        {
-            _current = null;
-            if (previous.Owner is { } owner)
-            {
-                owner.Recycle(previous);
-            }
-        }
+        ReleaseCurrent();
 
         if (_finished)
         {
@@ -100,9 +109,27 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
                 return false;
             }
 
+            if (!_consumer.AutoAck)
+            {
+                _handedOut?.Reclaim(_channel.SettledThrough);
+                if (!_channel.IsOpen)
+                {
+                    // The channel or connection is gone: buffered deliveries can no longer be acked and the
+                    // broker redelivers them, so handing them out would only make the work run twice.
+                    _channel.Consumers.HandBackUnread(_consumer);
+                }
+            }
+
             if (inbox.TryRead(out var delivery))
             {
                 _current = delivery;
+                _currentMessage = new Message(delivery);
+                if (!delivery.AutoAck && delivery.Owner is not null)
+                {
+                    (_handedOut ??= new HandedOutDeliveries(_consumer.Inbox.Capacity)).Add(delivery);
+                }
+
+                _consumer.Cursor?.Yielded(delivery);
                 return true;
             }
 
@@ -120,13 +147,30 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         }
     }
 
+    /// <summary>Recycles an auto-ack message handed out with <see cref="KeepAutoAckMessages"/> once its handler is done.</summary>
+    public static void Release(Message message)
+    {
+        if (message.Delivery is { AutoAck: true, Owner: { } owner } delivery && message.IsValid)
+        {
+            owner.Recycle(delivery);
+        }
+    }
+
+    // Manual-ack deliveries live until they are settled; auto-ack ones until the loop moves on.
+    private void ReleaseCurrent()
+    {
+        var previous = _current;
+        _current = null;
+        _currentMessage = default;
+        if (previous is { AutoAck: true, Owner: { } owner } && !KeepAutoAckMessages)
+        {
+            owner.Recycle(previous);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        if (_current is { Owner: { } owner } current)
-        {
-            _current = null;
-            owner.Recycle(current);
-        }
+        ReleaseCurrent();
 
         if (_consumer is { } consumer && !_finished)
         {

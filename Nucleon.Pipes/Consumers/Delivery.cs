@@ -26,7 +26,12 @@ internal sealed class Delivery
     /// <summary>The consumer whose pool this delivery returns to, or null for an unpooled one.</summary>
     public ConsumerState? Owner { get; }
 
-    public int Token { get; private set; }
+    // Bit 0: settled. The other bits: the token, advanced by 2 on each reuse. One field, so that claiming
+    // the settlement of a delivery and checking that it still carries the same message are one CAS.
+    private int _stamp;
+
+    /// <summary>Changes on each reuse: a <see cref="Message"/> made with another token is stale.</summary>
+    public int Token => Volatile.Read(ref _stamp) & ~1;
 
     public ChannelCore? Channel { get; set; }
 
@@ -48,18 +53,26 @@ internal sealed class Delivery
     /// <summary>The broker settles the message itself (no-ack consumer or get).</summary>
     public bool AutoAck { get; set; }
 
-    // Whether the message was acked, nacked or rejected. Shared with every Detach() copy, so the
-    // original and its copies can settle it once between them (a second settle is a 406 from the broker).
+    /// <summary>The stream cursor that tracks this delivery's offset (connection-level stream consumers only).</summary>
+    public StreamCursor? Cursor { get; set; }
+
+    /// <summary>This delivery's place in <see cref="Cursor"/>.</summary>
+    public long CursorSequence { get; set; }
+
+    // Whether the message was acked, nacked or rejected, once it was detached: shared with every Detach()
+    // copy, so the original and its copies settle it once between them (a second settle is a 406 from the broker).
     private SettleFlag? _sharedSettled;
-    private int _settled;
 
     /// <summary>True once the message was acked, nacked or rejected (through this delivery or a detached copy).</summary>
-    public bool Settled => _sharedSettled is { } shared ? Volatile.Read(ref shared.Value) != 0 : Volatile.Read(ref _settled) != 0;
+    public bool Settled => (Volatile.Read(ref _stamp) & 1) != 0 || (_sharedSettled is { } shared && Volatile.Read(ref shared.Value) != 0);
 
-    /// <summary>Marks the message settled; false if it already was.</summary>
-    public bool TrySettle() => _sharedSettled is { } shared
-        ? Interlocked.Exchange(ref shared.Value, 1) == 0
-        : Interlocked.Exchange(ref _settled, 1) == 0;
+    /// <summary>
+    /// Marks the message that carries <paramref name="token"/> settled; false if it already was, or if this
+    /// delivery carries another message by now. Whoever gets true owns the delivery's release.
+    /// </summary>
+    public bool TrySettle(int token) =>
+        Interlocked.CompareExchange(ref _stamp, token | 1, token) == token
+        && (_sharedSettled is not { } shared || Interlocked.Exchange(ref shared.Value, 1) == 0);
 
     public long BodyLength { get; private set; }
 
@@ -114,8 +127,10 @@ internal sealed class Delivery
             Properties = Properties,
             MessageCount = MessageCount,
             AutoAck = AutoAck,
+            Cursor = Cursor,
+            CursorSequence = CursorSequence,
         };
-        _sharedSettled ??= new SettleFlag { Value = _settled };
+        _sharedSettled ??= new SettleFlag { Value = Volatile.Read(ref _stamp) & 1 };
         copy._sharedSettled = _sharedSettled;
         copy.BodyLength = BodyLength;
         copy.BodyReceived = BodyLength;
@@ -126,7 +141,7 @@ internal sealed class Delivery
     /// <summary>Returns the body buffer and invalidates every <see cref="Message"/> that points here.</summary>
     public void Reset()
     {
-        Token++;
+        Volatile.Write(ref _stamp, (_stamp & ~1) + 2);
         if (_body is not null && Owner is not null && !ReferenceEquals(_body, _keptBuffer))
         {
             BufferPool.Return(_body);
@@ -136,9 +151,9 @@ internal sealed class Delivery
         BodyLength = 0;
         BodyReceived = 0;
         Properties = BasicProperties.Empty;
-        _settled = 0;
         _sharedSettled = null;
         Channel = null;
+        Cursor = null;
     }
 
     private sealed class SettleFlag

@@ -51,6 +51,9 @@ internal sealed class DeliveryInbox
         _mask = size - 1;
     }
 
+    /// <summary>Deliveries the ring holds.</summary>
+    public int Capacity => _capacity;
+
     /// <summary>No more deliveries will be written (those already in it can still be read).</summary>
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 

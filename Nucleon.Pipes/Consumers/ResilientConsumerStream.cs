@@ -12,7 +12,7 @@ namespace Nucleon.Pipes.Consumers;
 /// channel); the broker redelivers them with <see cref="Message.Redelivered"/> set.
 /// Errors while subscribing (404 for a missing queue, 403) end the stream: retrying cannot fix them.
 /// </summary>
-internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>
+internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerator<Message>, IConsumerMessageStream
 {
     private readonly AmqpConnection _connection;
     private readonly string _queue;
@@ -21,6 +21,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     private CancellationToken _token;
     private MessageChannel? _channel;
     private ConsumerStream? _inner;
+    private StreamCursor? _cursor;
     private int _enumerated;
 
     public ResilientConsumerStream(AmqpConnection connection, string queue, ConsumeOptions options, CancellationToken cancellationToken)
@@ -35,6 +36,10 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     public int Subscriptions { get; private set; }
 
     public Message Current { get; private set; }
+
+    public ConsumeOptions Options => _options;
+
+    public bool KeepAutoAckMessages { private get; set; }
 
     public IAsyncEnumerator<Message> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
@@ -90,9 +95,17 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
             try
             {
                 channel = await _connection.AllocateChannelAsync(cancellationToken: _token).ConfigureAwait(false);
-                var consumer = await channel.Core.Consumers.StartAsync(_queue, _options, _token).ConfigureAwait(false);
+                // A stream resumes where the last subscription's settled messages end.
+                long? resumeAt = _cursor?.ResumeAt;
+                var options = resumeAt is { } offset ? _options with { StreamOffset = StreamOffset.At(offset) } : _options;
+                var consumer = await channel.Core.Consumers.StartAsync(_queue, options, _token).ConfigureAwait(false);
+                if (_options.StreamOffset is not null)
+                {
+                    consumer.Cursor = _cursor = new StreamCursor(resumeAt);
+                }
+
                 _channel = channel;
-                _inner = new ConsumerStream(channel.Core, consumer, _token);
+                _inner = new ConsumerStream(channel.Core, consumer, _token) { KeepAutoAckMessages = KeepAutoAckMessages };
                 Subscriptions++;
                 return true;
             }

@@ -172,20 +172,20 @@ internal static class BasicPropertiesCodec
                 AmqpReplyCode.SyntaxError, $"The basic property flags 0x{flags:X4} announce a continuation flag word; class basic has only 14 properties.");
         }
 
-        string? contentType = (flags & ContentTypeFlag) != 0 ? decoder.ReadShortString() : null;
-        string? contentEncoding = (flags & ContentEncodingFlag) != 0 ? decoder.ReadShortString() : null;
+        string? contentType = (flags & ContentTypeFlag) != 0 ? ReadText(ref decoder) : null;
+        string? contentEncoding = (flags & ContentEncodingFlag) != 0 ? ReadText(ref decoder) : null;
         Dictionary<string, object?>? headers = (flags & HeadersFlag) != 0 ? FieldTableCodec.Read(ref decoder, depth: 0) : null;
         DeliveryMode? deliveryMode = (flags & DeliveryModeFlag) != 0 ? (DeliveryMode)decoder.ReadOctet() : null;
         byte? priority = (flags & PriorityFlag) != 0 ? decoder.ReadOctet() : null;
-        string? correlationId = (flags & CorrelationIdFlag) != 0 ? decoder.ReadShortString() : null;
-        string? replyTo = (flags & ReplyToFlag) != 0 ? decoder.ReadShortString() : null;
-        string? expiration = (flags & ExpirationFlag) != 0 ? decoder.ReadShortString() : null;
-        string? messageId = (flags & MessageIdFlag) != 0 ? decoder.ReadShortString() : null;
+        string? correlationId = (flags & CorrelationIdFlag) != 0 ? ReadText(ref decoder) : null;
+        string? replyTo = (flags & ReplyToFlag) != 0 ? ReadText(ref decoder) : null;
+        string? expiration = (flags & ExpirationFlag) != 0 ? ReadText(ref decoder) : null;
+        string? messageId = (flags & MessageIdFlag) != 0 ? ReadText(ref decoder) : null;
         AmqpTimestamp? timestamp = (flags & TimestampFlag) != 0 ? new AmqpTimestamp(decoder.ReadLongLong()) : null;
-        string? type = (flags & TypeFlag) != 0 ? decoder.ReadShortString() : null;
-        string? userId = (flags & UserIdFlag) != 0 ? decoder.ReadShortString() : null;
-        string? appId = (flags & AppIdFlag) != 0 ? decoder.ReadShortString() : null;
-        string? clusterId = (flags & ClusterIdFlag) != 0 ? decoder.ReadShortString() : null;
+        string? type = (flags & TypeFlag) != 0 ? ReadText(ref decoder) : null;
+        string? userId = (flags & UserIdFlag) != 0 ? ReadText(ref decoder) : null;
+        string? appId = (flags & AppIdFlag) != 0 ? ReadText(ref decoder) : null;
+        string? clusterId = (flags & ClusterIdFlag) != 0 ? ReadText(ref decoder) : null;
 
         return new BasicProperties
         {
@@ -220,5 +220,13 @@ internal static class BasicPropertiesCodec
         }
 
         return 1 + length;
+    }
+
+    // A property that is not valid UTF-8 is still a valid message: decode it with U+FFFD for the bad
+    // bytes instead of closing the connection over one message.
+    private static string ReadText(ref AmqpDecoder decoder)
+    {
+        ReadOnlySpan<byte> bytes = decoder.ReadShortStringBytes();
+        return bytes.IsEmpty ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
     }
 }

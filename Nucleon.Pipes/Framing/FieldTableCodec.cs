@@ -22,12 +22,15 @@ namespace Nucleon.Pipes.Framing;
 /// <para>Decimal ('D'): one scale octet (number of decimal places) then a 32-bit mantissa in two's
 /// complement, value = mantissa × 10^-scale. This is the convention of the Java, Go and pika clients;
 /// the spec itself does not define the sign. On write, trailing zeros are dropped only as far as needed for the
-/// mantissa to fit; a value that still does not fit is an <see cref="ArgumentException"/>. On read, a scale above 28
-/// (beyond <see cref="decimal"/>) is a protocol error, as in RabbitMQ.Client.</para>
+/// mantissa to fit; a value that still does not fit is an <see cref="ArgumentException"/>; an <see cref="AmqpDecimal"/>
+/// is written as it is. On read, a scale up to 28 decodes to <see cref="decimal"/> and a larger one (which
+/// <see cref="decimal"/> cannot hold) to <see cref="AmqpDecimal"/>: a valid message never fails to decode.</para>
+/// <para>Keys are UTF-8; a key that is not valid UTF-8 decodes with U+FFFD for the bad bytes rather than failing.</para>
 /// <para>Timestamps ('T') are whole seconds: <see cref="DateTime"/>/<see cref="DateTimeOffset"/> lose their fraction;
 /// a <see cref="DateTime"/> of unspecified kind is taken as UTC; times before 1970 are refused.</para>
-/// <para>Nesting is bounded to <see cref="MaxDepth"/> levels both ways: a deeper frame is a protocol error,
-/// and a deeper (or cyclic) value to write is an <see cref="ArgumentException"/>.</para>
+/// <para>Nesting is bounded to <see cref="MaxDepth"/> levels both ways (the decoder recurses): a table or array
+/// deeper than that decodes to an <see cref="AmqpRawFieldValue"/> that keeps its bytes (and writes back as it
+/// is), and a deeper (or cyclic) value to write is an <see cref="ArgumentException"/>.</para>
 /// </remarks>
 internal static class FieldTableCodec
 {
@@ -56,7 +59,7 @@ internal static class FieldTableCodec
         var result = new Dictionary<string, object?>();
         while (inner.Remaining > 0)
         {
-            string key = inner.ReadShortString();
+            string key = ReadKey(ref inner);
             byte tag = inner.ReadOctet();
             result[key] = ReadValueCore(ref inner, tag, key, index: -1, depth);
         }
@@ -165,6 +168,8 @@ internal static class FieldTableCodec
         float f => CheckFinite(f, key, index, 1 + 4),
         double d => CheckFinite(d, key, index, 1 + 8),
         decimal m => EncodeDecimal(m, key, index, out _, out _),
+        AmqpDecimal => 1 + 1 + 4,
+        AmqpRawFieldValue raw => CheckRaw(raw, key, index),
         AmqpTimestamp => 1 + 8,
         DateTime dt => ToTimestampSize(ToUnixSeconds(dt, key, index)),
         DateTimeOffset dto => ToTimestampSize(ToUnixSeconds(dto, key, index)),
@@ -296,6 +301,16 @@ internal static class FieldTableCodec
                 encoder.WriteOctet(scale);
                 encoder.WriteLong(unchecked((uint)mantissa));
                 break;
+            case AmqpDecimal exact:
+                encoder.WriteOctet((byte)'D');
+                encoder.WriteOctet(exact.Scale);
+                encoder.WriteLong(unchecked((uint)exact.Mantissa));
+                break;
+            case AmqpRawFieldValue raw:
+                CheckRaw(raw, key, index);
+                encoder.WriteOctet(raw.Tag);
+                encoder.WriteLongString(raw.Encoded.Span);
+                break;
             case AmqpTimestamp ts:
                 encoder.WriteOctet((byte)'T');
                 encoder.WriteLongLong(ts.UnixSeconds);
@@ -376,7 +391,7 @@ internal static class FieldTableCodec
             case (byte)'d':
                 return BitConverter.UInt64BitsToDouble(decoder.ReadLongLong());
             case (byte)'D':
-                return ReadDecimal(ref decoder, key, index);
+                return ReadDecimal(ref decoder);
             case (byte)'T':
                 return new AmqpTimestamp(decoder.ReadLongLong());
             case (byte)'S':
@@ -393,9 +408,9 @@ internal static class FieldTableCodec
             case (byte)'x':
                 return decoder.ReadLongStringBytes().ToArray();
             case (byte)'F':
-                return Read(ref decoder, depth + 1);
+                return depth + 1 >= MaxDepth ? ReadRaw(ref decoder, tag) : Read(ref decoder, depth + 1);
             case (byte)'A':
-                return ReadArray(ref decoder, key, depth + 1);
+                return depth + 1 >= MaxDepth ? ReadRaw(ref decoder, tag) : ReadArray(ref decoder, key, depth + 1);
             case (byte)'V':
                 return null;
             default:
@@ -404,20 +419,21 @@ internal static class FieldTableCodec
         }
     }
 
-    private static decimal ReadDecimal(ref AmqpDecoder decoder, string key, int index)
+    // A decimal when it holds the value exactly, else the wire value itself: never a failure.
+    private static object ReadDecimal(ref AmqpDecoder decoder)
     {
-        byte scale = decoder.ReadOctet();
-        int mantissa = unchecked((int)decoder.ReadLong());
-        if (scale > 28)
-        {
-            throw new AmqpProtocolException(
-                AmqpReplyCode.SyntaxError, $"The decimal for {Describe(key, index)} has scale {scale}; at most 28 decimal places can be represented.");
-        }
+        var exact = new AmqpDecimal(decoder.ReadOctet(), unchecked((int)decoder.ReadLong()));
+        return exact.TryGetDecimal(out decimal value) ? value : exact;
+    }
 
-        // Two's-complement mantissa: the magnitude of int.MinValue (2^31) still fits in the low 32 bits.
-        bool negative = mantissa < 0;
-        uint magnitude = negative ? unchecked((uint)-(long)mantissa) : (uint)mantissa;
-        return new decimal(unchecked((int)magnitude), 0, 0, negative, scale);
+    // Deeper than the decoder recurses: keep the bytes.
+    private static AmqpRawFieldValue ReadRaw(ref AmqpDecoder decoder, byte tag) =>
+        new(tag, ReadSized(ref decoder, tag == (byte)'F' ? "field table" : "field array").ToArray());
+
+    private static string ReadKey(ref AmqpDecoder decoder)
+    {
+        ReadOnlySpan<byte> bytes = decoder.ReadShortStringBytes();
+        return bytes.IsEmpty ? string.Empty : Encoding.UTF8.GetString(bytes);
     }
 
     /// <summary>Reads a 32-bit length and returns that many bytes, refusing a length beyond the frame before allocating.</summary>
@@ -452,6 +468,16 @@ internal static class FieldTableCodec
             throw new ArgumentException(
                 $"Field tables and arrays are nested more than {MaxDepth} levels deep{(key is null ? string.Empty : $" (under key \"{Shorten(key)}\")")}, or a table or array contains itself.");
         }
+    }
+
+    private static int CheckRaw(AmqpRawFieldValue raw, string key, int index)
+    {
+        if (raw.Tag is not ((byte)'F' or (byte)'A'))
+        {
+            throw new ArgumentException($"The raw field value for {Describe(key, index)} has tag {DescribeTag(raw.Tag)}; only 'F' (table) and 'A' (array) are kept raw.");
+        }
+
+        return checked(1 + 4 + raw.Encoded.Length);
     }
 
     private static int CheckUInt64(ulong value, string key, int index)

@@ -263,10 +263,24 @@ public class FieldTableCodecTests
     }
 
     [Fact]
-    public void Decimal_scale_beyond_28_is_a_protocol_error()
+    public void Decimal_scale_beyond_28_decodes_to_the_exact_wire_value_and_writes_back_unchanged()
     {
-        var ex = Assert.Throws<AmqpProtocolException>(() => DecodeValue(Hex("44 1D 00000001")));
-        Assert.Equal(AmqpReplyCode.SyntaxError, ex.ReplyCode);
+        var wire = Hex("44 FF 80000000"); // scale 255, mantissa int.MinValue
+        var exact = Assert.IsType<AmqpDecimal>(DecodeValue(wire));
+        Assert.Equal(new AmqpDecimal(255, int.MinValue), exact);
+        Assert.False(exact.TryGetDecimal(out _));
+        Assert.Equal(wire, EncodeValue(exact));
+        Assert.Equal("0.000000000000000000000000000015", new AmqpDecimal(30, 15).ToString());
+        Assert.Equal("-12.5", new AmqpDecimal(1, -125).ToString());
+        Assert.Equal(1.5e-29, new AmqpDecimal(30, 15).ToDouble(), 1e-40);
+    }
+
+    [Fact]
+    public void Decimal_scale_up_to_28_still_decodes_to_decimal()
+    {
+        Assert.Equal(0.0000000000000000000000000001m, Assert.IsType<decimal>(DecodeValue(Hex("44 1C 00000001"))));
+        Assert.True(new AmqpDecimal(28, -1).TryGetDecimal(out var m));
+        Assert.Equal(-0.0000000000000000000000000001m, m);
     }
 
     // ------------------------------------------------------------- lenient reading
@@ -331,28 +345,54 @@ public class FieldTableCodecTests
         Assert.Throws<AmqpProtocolException>(() => DecodeValue(Hex("41 00000002 01 00")));
 
     [Fact]
-    public void Invalid_UTF8_key_is_a_protocol_error() =>
-        Assert.Throws<AmqpProtocolException>(() => DecodeTable(Hex("00000003 01 FF 56")));
+    public void Invalid_UTF8_key_decodes_with_replacement_characters() =>
+        Assert.Equal("\uFFFD", Assert.Single(DecodeTable(Hex("00000003 01 FF 56"))).Key);
 
     [Fact]
-    public void Ten_thousand_nested_tables_are_a_protocol_error_not_a_stack_overflow()
+    public void Ten_thousand_nested_tables_decode_without_a_stack_overflow_and_keep_the_deep_part_as_bytes()
     {
-        var ex = Assert.Throws<AmqpProtocolException>(() => DecodeTable(NestedTables(10_000)));
-        Assert.Equal(AmqpReplyCode.SyntaxError, ex.ReplyCode);
+        var wire = NestedTables(10_000);
+        var decoded = DecodeTable(wire);
+        object? level = decoded;
+        int depth = 0;
+        while (level is Dictionary<string, object?> table)
+        {
+            level = table["a"];
+            depth++;
+        }
+
+        Assert.Equal(FieldTableCodec.MaxDepth, depth);
+        Assert.Equal((byte)'F', Assert.IsType<AmqpRawFieldValue>(level).Tag);
+        Assert.Equal(wire, EncodeTable(decoded)); // written back as it came
     }
 
     [Fact]
-    public void Ten_thousand_nested_arrays_are_a_protocol_error() =>
-        Assert.Throws<AmqpProtocolException>(() => DecodeValue(NestedArrays(10_000)));
+    public void Ten_thousand_nested_arrays_decode_without_a_stack_overflow()
+    {
+        var wire = NestedArrays(10_000);
+        Assert.IsType<List<object?>>(DecodeValue(wire));
+    }
 
     [Fact]
-    public void Nesting_up_to_the_limit_is_accepted()
+    public void Nesting_up_to_the_limit_decodes_fully_and_one_level_more_keeps_that_level_raw()
     {
         // levels = tables in the chain, the outermost included.
         var decoded = DecodeTable(NestedTables(FieldTableCodec.MaxDepth));
         Assert.Single(decoded);
-        Assert.Throws<AmqpProtocolException>(() => DecodeTable(NestedTables(FieldTableCodec.MaxDepth + 1)));
+        var deeper = DecodeTable(NestedTables(FieldTableCodec.MaxDepth + 1));
+        object? level = deeper;
+        for (int i = 0; i < FieldTableCodec.MaxDepth; i++)
+        {
+            level = ((Dictionary<string, object?>)level!)["a"];
+        }
+
+        var raw = Assert.IsType<AmqpRawFieldValue>(level);
+        Assert.Equal(0, raw.Encoded.Length); // the innermost, empty table
     }
+
+    [Fact]
+    public void A_raw_value_other_than_a_table_or_array_is_refused_on_write() =>
+        Assert.Throws<ArgumentException>(() => EncodeValue(new AmqpRawFieldValue((byte)'S', new byte[] { 1 })));
 
     [Fact]
     public void Writing_deeper_than_the_limit_is_refused()

@@ -65,12 +65,18 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
         });
 
     [Fact]
-    public Task Tables_nested_10000_deep_in_headers_are_a_syntax_error_without_a_stack_overflow() =>
+    public Task Tables_nested_10000_deep_in_headers_are_no_error_and_no_stack_overflow_only_a_malformed_table_closes() =>
         RunAfterHandshakeAsync(AmqpReplyCode.SyntaxError, openChannel: true, async server =>
         {
+            // Valid AMQP (the part deeper than the decoder recurses is kept raw): delivered, no close.
             await server.SendMethodAsync(1, new BasicDeliver(server.ConsumerTag!, 1, false, "", "q"));
             await server.SendFrameAsync(AmqpConstants.FrameHeader, 1, ContentHeaderPayload(0, HeadersFlag, NestedTable(10_000)));
-        });
+            // The close must come from this one: a table longer than its frame.
+            await server.SendMethodAsync(1, new BasicDeliver(server.ConsumerTag!, 2, false, "", "q"));
+            byte[] table = [0x7F, 0xFF, 0xFF, 0xF0, 1, (byte)'k', (byte)'t', 1];
+            await server.SendFrameAsync(AmqpConstants.FrameHeader, 1, ContentHeaderPayload(0, HeadersFlag, table));
+        },
+        check: error => Assert.Contains("field table", error.Message, StringComparison.Ordinal));
 
     [Fact]
     public Task Invalid_utf8_in_a_short_string_of_basic_deliver_is_a_syntax_error() =>
