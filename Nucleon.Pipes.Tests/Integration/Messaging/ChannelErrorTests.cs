@@ -103,8 +103,9 @@ public sealed class ChannelErrorTests(BrokerFixture broker) : MessagingTestBase(
             await foreach (var m in ch.ConsumeAsync(q, cancellationToken: Ct))
             {
                 received++;
+                string text = Text(m); // read before settling: a settled message is recycled
                 await m.AckAsync(cancellationToken: Ct);
-                first.TrySetResult(Text(m));
+                first.TrySetResult(text);
             }
         }, Ct);
 
