@@ -246,6 +246,24 @@ public sealed class AmqpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Gives the broker a new secret for the current connection (connection.update-secret), e.g. a refreshed
+    /// OAuth 2 token before the old one expires, and waits for its answer. Only this connection is updated: a
+    /// reconnect authenticates with <see cref="AmqpConnectionOptions.Password"/> or, better, a
+    /// <see cref="AmqpConnectionOptions.CredentialsProvider"/> that returns the newest token.
+    /// </summary>
+    /// <param name="newSecret">The new secret (token); never logged or shown.</param>
+    /// <param name="reason">Why, for the broker's log.</param>
+    /// <param name="cancellationToken">Ends the wait (the update may still take effect).</param>
+    /// <exception cref="AmqpConnectionLostException">The connection ended before the broker answered.</exception>
+    public async Task UpdateSecretAsync(string newSecret, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(newSecret);
+        ArgumentNullException.ThrowIfNull(reason);
+        var session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+        await session.UpdateSecretAsync(newSecret, reason, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"AmqpConnection {Options}";
 

@@ -181,6 +181,7 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
                 session.SetBlocked(null);
                 break;
             case MethodIds.ConnectionUpdateSecretOk:
+                session.OnUpdateSecretOk();
                 break;
             default:
                 throw new AmqpProtocolException(AmqpReplyCode.CommandInvalid, $"Unexpected {MethodNames.Name((ushort)(id >> 16), (ushort)id)} on channel 0 after the handshake.");

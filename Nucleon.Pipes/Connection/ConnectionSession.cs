@@ -20,6 +20,8 @@ internal sealed class ConnectionSession
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _finalWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closeOkReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _updateSecret = new(1, 1); // one connection.update-secret at a time: its -ok names no request
+    private TaskCompletionSource? _updateSecretOk;
     private readonly CancellationTokenSource _stopping = new();
     private long _consumerTagCounter;
     private int _aborted;
@@ -327,6 +329,56 @@ internal sealed class ConnectionSession
 
     /// <summary>The broker's connection.close-ok arrived.</summary>
     public void OnCloseOk() => _closeOkReceived.TrySetResult();
+
+    /// <summary>The broker's connection.update-secret-ok arrived.</summary>
+    public void OnUpdateSecretOk() => Interlocked.Exchange(ref _updateSecretOk, null)?.TrySetResult();
+
+    /// <summary>
+    /// connection.update-secret: gives the broker a new secret (an OAuth 2 token) for this connection, and waits for
+    /// its -ok. A caller that stops waiting keeps the next update out until that -ok arrives, so it is never taken
+    /// for the next update's answer.
+    /// </summary>
+    public async Task UpdateSecretAsync(string newSecret, string reason, CancellationToken cancellationToken)
+    {
+        await _updateSecret.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var ok = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool handedOver = false;
+        try
+        {
+            Volatile.Write(ref _updateSecretOk, ok);
+            var command = OutboundCommand.ForMethod(0, new ConnectionUpdateSecret(System.Text.Encoding.UTF8.GetBytes(newSecret), reason));
+            if (!IsOpen || !Writer.Control.TryEnqueue(command))
+            {
+                command.Release();
+                throw new AmqpConnectionLostException($"The connection to {Endpoint} is closed; the secret was not sent.");
+            }
+
+            var answered = Task.WhenAny(ok.Task, Completion);
+            try
+            {
+                await answered.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                handedOver = true;
+                _ = answered.ContinueWith(static (_, s) => ((SemaphoreSlim)s!).Release(), _updateSecret,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
+            }
+
+            if (!ok.Task.IsCompleted)
+            {
+                throw new AmqpConnectionLostException($"The connection to {Endpoint} ended before the broker answered connection.update-secret.", await Completion.ConfigureAwait(false));
+            }
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                _updateSecret.Release();
+            }
+        }
+    }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 }

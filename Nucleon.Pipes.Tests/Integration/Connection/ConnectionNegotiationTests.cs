@@ -47,6 +47,23 @@ public sealed class ConnectionNegotiationTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task UpdateSecretAsync_is_answered_by_the_broker_and_the_connection_keeps_working()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"connection_name={BrokerConnectionInfo.UniqueName("nucleon-secret")}"));
+        await conn.ConnectAsync(cts.Token);
+
+        // RabbitMQ checks the new secret with the connection's auth backend; the internal one takes the password.
+        await conn.UpdateSecretAsync("guest", "rotation test", cts.Token);
+        await conn.UpdateSecretAsync("guest", "twice in a row", cts.Token);
+
+        await using var ch = await conn.AllocateChannelAsync(cancellationToken: cts.Token);
+        await ch.QueueDeclareAsync("", exclusive: true, cancellationToken: cts.Token);
+        Assert.Equal(1, conn.Generation);
+        Assert.True(conn.IsConnected);
+    }
+
+    [Fact]
     public async Task Custom_client_properties_reach_the_broker_and_the_clients_own_cannot_be_replaced()
     {
         using var cts = new CancellationTokenSource(Timeout);
