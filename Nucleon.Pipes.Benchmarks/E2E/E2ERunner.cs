@@ -189,17 +189,7 @@ internal static class E2ERunner
         {
             if (nullBroker is not null)
             {
-                try
-                {
-                    nullBroker.StandardInput.Close();
-                    if (!nullBroker.WaitForExit(5000))
-                    {
-                        nullBroker.Kill();
-                    }
-                }
-                catch (InvalidOperationException)
-                {
-                }
+                StopNullBroker(nullBroker);
             }
 
             if (startedBroker)
@@ -226,9 +216,10 @@ internal static class E2ERunner
         return result;
     }
 
-    private static async Task<(Process, string)> StartNullBrokerAsync()
+    /// <summary>Starts <c>nullbroker --port 0</c> (plus <paramref name="extraArgs"/>) as a child process; returns it and its URI.</summary>
+    internal static async Task<(Process, string)> StartNullBrokerAsync(params string[] extraArgs)
     {
-        var p = Process.Start(SelfStartInfo("nullbroker", "--port", "0"))!;
+        var p = Process.Start(SelfStartInfo(["nullbroker", "--port", "0", .. extraArgs]))!;
         while (await p.StandardOutput.ReadLineAsync() is { } line)
         {
             if (line.StartsWith("LISTENING ", StringComparison.Ordinal))
@@ -238,6 +229,22 @@ internal static class E2ERunner
         }
 
         throw new InvalidOperationException("the null broker did not start");
+    }
+
+    /// <summary>Stops a null broker started by <see cref="StartNullBrokerAsync"/>: closes its stdin, kills it if it lingers.</summary>
+    internal static void StopNullBroker(Process nullBroker)
+    {
+        try
+        {
+            nullBroker.StandardInput.Close();
+            if (!nullBroker.WaitForExit(5000))
+            {
+                nullBroker.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
     }
 
     /// <summary>Runs this benchmark program again (same host and build) with <paramref name="args"/>, stdin and stdout redirected.</summary>

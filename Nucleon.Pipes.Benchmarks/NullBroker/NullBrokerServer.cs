@@ -21,8 +21,9 @@ internal sealed class NullBrokerServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _accept;
 
-    public NullBrokerServer(int port = 0)
+    public NullBrokerServer(int port = 0, PublishTracker? tracker = null)
     {
+        Tracker = tracker;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         _listener.Listen(128);
@@ -30,6 +31,9 @@ internal sealed class NullBrokerServer : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>Counts publishes per <c>track.N</c> routing key where they arrive (null: not tracked, no cost).</summary>
+    public PublishTracker? Tracker { get; }
 
     public string Uri => $"amqp://guest:guest@127.0.0.1:{Port}/";
 
@@ -50,7 +54,7 @@ internal sealed class NullBrokerServer : IAsyncDisposable
             }
 
             socket.NoDelay = true;
-            var connection = new NullBrokerConnection(socket);
+            var connection = new NullBrokerConnection(socket, Tracker);
             _ = Task.Run(connection.RunAsync);
         }
     }
@@ -65,19 +69,28 @@ internal sealed class NullBrokerServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Entry point of <c>nullbroker --port N</c>: prints "LISTENING port" and runs until stdin closes or a signal.</summary>
+    /// <summary>
+    /// Entry point of <c>nullbroker --port N [--track]</c>: prints "LISTENING port" and runs until stdin closes or a
+    /// signal. With --track, stdin takes commands: <c>reset</c> (answers OK) clears the per-publisher counts and
+    /// <c>stats</c> prints them (<see cref="PublishTracker.Lines"/>) between a line <c>STATS frequency</c> and <c>END</c>.
+    /// </summary>
     public static async Task<int> MainAsync(string[] args)
     {
         int port = 0;
-        for (int i = 0; i < args.Length - 1; i++)
+        bool track = false;
+        for (int i = 0; i < args.Length; i++)
         {
-            if (args[i] == "--port")
+            if (args[i] == "--port" && i + 1 < args.Length)
             {
-                port = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+                port = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (args[i] == "--track")
+            {
+                track = true;
             }
         }
 
-        await using var server = new NullBrokerServer(port);
+        await using var server = new NullBrokerServer(port, track ? new PublishTracker() : null);
         server.Start();
         Console.WriteLine($"LISTENING {server.Port}");
         Console.Out.Flush();
@@ -89,8 +102,24 @@ internal sealed class NullBrokerServer : IAsyncDisposable
         {
             try
             {
-                while (Console.In.ReadLine() is not null)
+                while (Console.In.ReadLine() is { } command)
                 {
+                    if (server.Tracker is not { } tracker)
+                    {
+                        continue;
+                    }
+
+                    if (command == "reset")
+                    {
+                        tracker.Reset();
+                        Console.Out.Write("OK\n");
+                    }
+                    else if (command == "stats")
+                    {
+                        Console.Out.Write($"STATS {System.Diagnostics.Stopwatch.Frequency}\n{tracker.Lines()}END\n");
+                    }
+
+                    Console.Out.Flush();
                 }
             }
             catch (IOException)
@@ -122,10 +151,13 @@ internal sealed class NullBrokerConnection
     private readonly List<ChannelState> _toAck = [];
     private byte[] _scratch = new byte[FrameMax];
     private volatile bool _closed;
+    private readonly PublishTracker? _tracker;
+    private long _readTimestamp; // when the read buffer being parsed arrived (only kept when tracking)
 
-    public NullBrokerConnection(Socket socket)
+    public NullBrokerConnection(Socket socket, PublishTracker? tracker = null)
     {
         _socket = socket;
+        _tracker = tracker;
         var stream = new NetworkStream(socket, ownsSocket: true);
         _input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384));
         _output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
@@ -145,6 +177,7 @@ internal sealed class NullBrokerConnection
         public string? EchoTo;
         public byte[]? EchoHeader;
         public ArrayBufferWriter<byte>? EchoBody;
+        public int TrackId = -1; // the publisher id of the publish in progress (PublishTracker), -1 if none
     }
 
     private sealed class Consumer
@@ -304,6 +337,11 @@ internal sealed class NullBrokerConnection
         while (!_closed)
         {
             var r = await _input.ReadAsync().ConfigureAwait(false);
+            if (_tracker is not null)
+            {
+                _readTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+
             var buffer = r.Buffer;
             bool stop = false;
             while (!stop && FrameReader.TryReadFrame(ref buffer, FrameMax, out var frame))
@@ -437,6 +475,11 @@ internal sealed class NullBrokerConnection
 
     private void CompletePublish(ChannelState ch)
     {
+        if (ch.TrackId >= 0)
+        {
+            _tracker!.Record(ch.TrackId, _readTimestamp);
+        }
+
         lock (_gate)
         {
             if (ch.Confirm)
@@ -489,6 +532,13 @@ internal sealed class NullBrokerConnection
         {
             var ch = Channel(channel);
             ch.ExpectHeader = true;
+            if (_tracker is not null)
+            {
+                // class, method, ticket (2), exchange (short string), then the routing key (short string).
+                var key = payload[(7 + payload[6])..];
+                ch.TrackId = PublishTracker.ParseId(key.Slice(1, key[0]));
+            }
+
             return false;
         }
 

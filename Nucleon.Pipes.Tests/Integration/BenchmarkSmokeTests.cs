@@ -54,6 +54,33 @@ public sealed class BenchmarkSmokeTests(BrokerFixture broker)
         }
     }
 
+    [Fact]
+    public async Task Scaling_runner_counts_every_publish_of_every_channel_where_it_arrives()
+    {
+        string dll = BenchmarksAssembly();
+        Assert.True(File.Exists(dll), $"benchmark runner not built at {dll}");
+        string outDir = Directory.CreateTempSubdirectory("nucleon-scaling-smoke-").FullName;
+        try
+        {
+            // The runner fails (exit code 1) unless the tracking null broker saw exactly each channel's publishes.
+            var result = await ProcessRunner.RunAsync(
+                "dotnet", [dll, "scaling", "--smoke", "--uri", broker.AmqpUri, "--out", outDir], TimeSpan.FromMinutes(4));
+            Assert.True(result.ExitCode == 0, result.CombinedOutput);
+            string md = await File.ReadAllTextAsync(Path.Combine(outDir, "scaling.md"));
+            foreach (string step in new[] { "1 connection × 1 channel", "1 connection × 1,000 channels", "16 connections × 1 channel" })
+            {
+                Assert.Contains($"| {step} | Nucleon.Pipes |", md, StringComparison.Ordinal);
+                Assert.Contains($"| {step} | RabbitMQ.Client |", md, StringComparison.Ordinal);
+            }
+
+            Assert.Contains("## Against RabbitMQ", md, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
     /// <summary>The runner built next to this test assembly's configuration (…/Nucleon.Pipes.Tests/bin/CONFIG/TFM/).</summary>
     private static string BenchmarksAssembly()
     {
