@@ -49,19 +49,26 @@ internal static class ScalingRunner
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}; {RuntimeInformation.FrameworkDescription}; {mode} run");
         md.AppendLine(CultureInfo.InvariantCulture, $"- command: `dotnet run -c Release --project Nucleon.Pipes.Benchmarks -- scaling {string.Join(' ', args)}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- {runs} measured run{(runs == 1 ? "" : "s")} per client and step after a warm-up run (a fifth of the messages), Nucleon.Pipes and RabbitMQ.Client 7.2.2 alternating; cells are the median of the runs, with (min–max) where given. Every channel is opened before the clock starts; then all start at once, each awaiting one unconfirmed 32-byte publish after another, then one round trip (a passive queue.declare) on its channel.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- {runs} measured run{(runs == 1 ? "" : "s")} per client and step after a warm-up run (a fifth of the messages; on the null broker, both clients first publish the full count on 1 and on 1,000 channels, unrecorded), Nucleon.Pipes and RabbitMQ.Client 7.2.2 alternating; cells are the median of the runs, with (min–max) where given. Every channel is opened before the clock starts; then all start at once, each awaiting one unconfirmed 32-byte publish after another, then one round trip (a passive queue.declare) on its channel.");
         if (nullSteps)
         {
             using var tracker = await TrackingNullBroker.StartAsync();
             Console.WriteLine($"null broker (tracking) at {tracker.Uri}; {total:N0} messages per step");
             var rows = new List<(string Step, string Client, List<PublisherRun> Runs)>();
+            // The tiered JIT first: both clients publish the full count on 1 and on 1,000 channels, unrecorded.
+            foreach (int channels in new[] { 1, 1000 })
+            {
+                string[] keys = Enumerable.Range(0, channels).Select(i => $"track.{i}").ToArray();
+                await RunStepAsync(clients, "JIT warm-up", tracker.Uri, 1, channels, total / channels, keys, tracker, runs: 0, warmUpPer: total / channels);
+            }
+
             foreach (var (connections, channels) in Steps)
             {
                 int n = connections * channels;
                 int per = total / n;
                 string[] keys = Enumerable.Range(0, n).Select(i => $"track.{i}").ToArray();
                 string step = connections == 1 ? $"1 connection × {channels:N0} channel{(channels == 1 ? "" : "s")}" : $"{connections} connections × 1 channel";
-                var measured = await RunStepAsync(clients, step, tracker.Uri, connections, channels, per, keys, tracker, runs);
+                var measured = await RunStepAsync(clients, step, tracker.Uri, connections, channels, per, keys, tracker, runs, Math.Max(1, per / 5));
                 rows.AddRange(measured.Select(m => (step, m.Client, m.Runs)));
             }
 
@@ -97,7 +104,7 @@ internal static class ScalingRunner
                 Console.WriteLine($"{server} at {uri}: {brokerChannels:N0} channels × {brokerPerChannel:N0} messages");
                 string[] keys = Enumerable.Repeat(BenchContext.PublishQueue, brokerChannels).ToArray();
                 string step = $"{brokerChannels:N0} channels × {brokerPerChannel:N0}";
-                var measured = await RunStepAsync(clients, step, uri, 1, brokerChannels, brokerPerChannel, keys, null, runs);
+                var measured = await RunStepAsync(clients, step, uri, 1, brokerChannels, brokerPerChannel, keys, null, runs, Math.Max(1, brokerPerChannel / 5));
                 md.AppendLine();
                 md.AppendLine(CultureInfo.InvariantCulture, $"## Against {server}: {brokerChannels:N0} tasks × {brokerPerChannel:N0} messages, each on its own channel");
                 md.AppendLine();
@@ -131,9 +138,9 @@ internal static class ScalingRunner
         return 0;
     }
 
-    /// <summary>A warm-up run (a fifth of the messages), then <paramref name="runs"/> runs, the clients alternating.</summary>
+    /// <summary>A warm-up run (<paramref name="warmUpPer"/> messages per channel), then <paramref name="runs"/> runs, the clients alternating.</summary>
     private static async Task<List<(string Client, List<PublisherRun> Runs)>> RunStepAsync(
-        Func<IScalingClient>[] clients, string step, string uri, int connections, int channels, int per, string[] keys, TrackingNullBroker? tracker, int runs)
+        Func<IScalingClient>[] clients, string step, string uri, int connections, int channels, int per, string[] keys, TrackingNullBroker? tracker, int runs, int warmUpPer)
     {
         var result = new List<(string Client, List<PublisherRun> Runs)>();
         for (int run = 0; run <= runs; run++)
@@ -142,7 +149,7 @@ internal static class ScalingRunner
             {
                 await using var client = clients[c]();
                 await client.OpenAsync(uri, connections, channels);
-                var r = await PublisherRun.RunAsync(client, run == 0 ? Math.Max(1, per / 5) : per, keys, tracker);
+                var r = await PublisherRun.RunAsync(client, run == 0 ? warmUpPer : per, keys, tracker);
                 var finish = CompletionSpread.Of(r.FinishMs);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {step,-28} {client.Name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} {r.MsgsPerSec,11:N0} msg/s  finish first {finish.First,8:N1} p50 {finish.P50,8:N1} p99 {finish.P99,8:N1} last {finish.Last,8:N1} ms  calls returned last {r.ReturnedMs.Max(),8:N1} ms  {r.CpuUsPerMsg:N2} µs CPU/msg"));
