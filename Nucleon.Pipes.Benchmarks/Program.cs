@@ -3,8 +3,10 @@
 //   nullbroker [--port N]                            the null broker as a stand-alone process
 //   e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only w1,w2]
 //   scale [--quick] [--uri amqp://...]              memory per channel/connection, 1,000 publishers, idle CPU
+//   coldstart [--r2r DIR] [--runs N]                first run of each workload in fresh processes (see scripts/cold-start.sh)
 //   scaling [--quick|--smoke] [--uri amqp://...]    1 to 1,000 channels, 1 to 16 connections: msgs/s and fairness where the bytes arrive
 using BenchmarkDotNet.Running;
+using Nucleon.Pipes.Benchmarks.ColdStart;
 using Nucleon.Pipes.Benchmarks.E2E;
 using Nucleon.Pipes.Benchmarks.Micro;
 using Nucleon.Pipes.Benchmarks.NullBroker;
@@ -23,9 +25,11 @@ switch (mode)
         return await E2ERunner.MainAsync(rest);
     case "scale":
         return await ScaleRunner.MainAsync(rest);
+    case "coldstart":
+        return await ColdStartRunner.MainAsync(rest);
     case "scaling":
         return await ScalingRunner.MainAsync(rest);
     default:
-        Console.WriteLine("usage: Nucleon.Pipes.Benchmarks micro [--filter *] | nullbroker [--port N] | e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only publish,consume,...] | scale [--quick] [--uri amqp://...] | scaling [--quick|--smoke] [--runs N] [--messages N] [--uri amqp://...] [--null-only|--broker-only] [--out DIR]");
+        Console.WriteLine("usage: Nucleon.Pipes.Benchmarks micro [--filter *] | nullbroker [--port N] | e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only publish,consume,...] | scale [--quick] [--uri amqp://...] | scaling [--quick|--smoke] [--runs N] [--messages N] [--uri amqp://...] [--null-only|--broker-only] [--out DIR] | coldstart [--r2r DIR] [--runs N] [--only a,b] [--out DIR]");
         return mode == "help" ? 0 : 2;
 }

@@ -81,6 +81,33 @@ public sealed class BenchmarkSmokeTests(BrokerFixture broker)
         }
     }
 
+    [Fact]
+    public async Task Cold_start_runner_measures_first_runs_in_fresh_processes()
+    {
+        string dll = BenchmarksAssembly();
+        Assert.True(File.Exists(dll), $"benchmark runner not built at {dll}");
+        string outDir = Directory.CreateTempSubdirectory("nucleon-coldstart-smoke-").FullName;
+        try
+        {
+            // Without --r2r: the three JIT configurations, each a fresh child process per client.
+            var result = await ProcessRunner.RunAsync(
+                "dotnet", [dll, "coldstart", "--smoke", "--only", "publish-confirm", "--out", outDir], TimeSpan.FromMinutes(4));
+            Assert.True(result.ExitCode == 0, result.CombinedOutput);
+            string md = await File.ReadAllTextAsync(Path.Combine(outDir, "cold-start.md"));
+            foreach (string client in new[] { "Nucleon.Pipes", "RabbitMQ.Client" })
+            {
+                foreach (string config in new[] { "JIT, default (tiered, TieredPGO on)", "JIT, TieredPGO off", "JIT, TieredCompilation off" })
+                {
+                    Assert.Contains($"| publish-confirm | {client} | {config} |", md, StringComparison.Ordinal);
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
     /// <summary>The runner built next to this test assembly's configuration (…/Nucleon.Pipes.Tests/bin/CONFIG/TFM/).</summary>
     private static string BenchmarksAssembly()
     {
