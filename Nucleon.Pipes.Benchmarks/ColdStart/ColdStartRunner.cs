@@ -117,7 +117,7 @@ internal static class ColdStartRunner
         string dir = outDir ?? Path.Combine(E2ERunner.FindRepoRoot(), "benchmarks");
         Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, "cold-start.md");
-        await File.WriteAllTextAsync(path, text);
+        await File.WriteAllTextAsync(path, text + MarkdownNotes.KeptFrom(path));
         Console.WriteLine($"wrote {path}");
         return 0;
     }

@@ -133,7 +133,7 @@ internal static class ScalingRunner
         string dir = outDir ?? Path.Combine(E2ERunner.FindRepoRoot(), "benchmarks");
         Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, "scaling.md");
-        await File.WriteAllTextAsync(path, text);
+        await File.WriteAllTextAsync(path, text + MarkdownNotes.KeptFrom(path));
         Console.WriteLine($"wrote {path}");
         return 0;
     }
