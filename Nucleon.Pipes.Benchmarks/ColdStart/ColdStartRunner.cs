@@ -147,18 +147,12 @@ internal static class ColdStartRunner
                     double first = Meter.Median(list.Select(r => r.MsgsPerSec[0]));
                     double last = Meter.Median(list.Select(r => r.MsgsPerSec[^1]));
                     md.AppendLine(CultureInfo.InvariantCulture,
-                        $"| {w} | {(c == "nucleon" ? "Nucleon.Pipes" : "RabbitMQ.Client")} | {config.Name} | {Cell(list.Select(r => r.MsgsPerSec[0]), "N0")} | {first / baseline:N2}× | {Cell(list.Select(r => r.MsgsPerSec[^1]), "N0")} | {first / last:P0} | {Cell(list.Select(r => r.StartToFirstRunMs), "N0")} | {Meter.Median(list.Select(r => r.CpuUsPerMsg[0])):N2} |");
+                        $"| {w} | {(c == "nucleon" ? "Nucleon.Pipes" : "RabbitMQ.Client")} | {config.Name} | {Meter.MedianAndRange(list.Select(r => r.MsgsPerSec[0]), "N0")} | {first / baseline:N2}× | {Meter.MedianAndRange(list.Select(r => r.MsgsPerSec[^1]), "N0")} | {first / last:P0} | {Meter.MedianAndRange(list.Select(r => r.StartToFirstRunMs), "N0")} | {Meter.Median(list.Select(r => r.CpuUsPerMsg[0])):N2} |");
                 }
             }
         }
 
         return md.ToString();
-    }
-
-    private static string Cell(IEnumerable<double> values, string fmt)
-    {
-        var v = values.ToArray();
-        return string.Create(CultureInfo.InvariantCulture, $"{Meter.Median(v).ToString(fmt, CultureInfo.InvariantCulture)} ({v.Min().ToString(fmt, CultureInfo.InvariantCulture)}–{v.Max().ToString(fmt, CultureInfo.InvariantCulture)})");
     }
 
     private static async Task<ChildResult> RunChildAsync(Config config, string? r2r, string workload, string client, string uri, int divisor)

@@ -116,6 +116,14 @@ internal static class Meter
         return sorted[Math.Clamp(i, 0, sorted.Length - 1)];
     }
 
+    /// <summary>"median (min–max)" of <paramref name="values"/> in <paramref name="format"/>; "–" when there are none.</summary>
+    public static string MedianAndRange(IEnumerable<double> values, string format)
+    {
+        var v = values.ToArray();
+        string F(double x) => x.ToString(format, CultureInfo.InvariantCulture);
+        return v.Length == 0 ? "–" : $"{F(Median(v))} ({F(v.Min())}–{F(v.Max())})";
+    }
+
     public static double Median(IEnumerable<double> values)
     {
         var v = values.Where(x => !double.IsNaN(x)).OrderBy(x => x).ToArray();

@@ -175,8 +175,7 @@ internal static class ScaleRunner
         public List<double> Rabbit { get; } = [];
     }
 
-    private static string Cell(List<double> v, string fmt) =>
-        v.Count == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{Meter.Median(v).ToString(fmt, CultureInfo.InvariantCulture)} ({v.Min().ToString(fmt, CultureInfo.InvariantCulture)}–{v.Max().ToString(fmt, CultureInfo.InvariantCulture)})");
+    private static string Cell(List<double> v, string fmt) => Meter.MedianAndRange(v, fmt);
 
     private static long Heap()
     {

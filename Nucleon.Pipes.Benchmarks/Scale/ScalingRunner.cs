@@ -83,7 +83,7 @@ internal static class ScalingRunner
             {
                 double baseRate = Meter.Median(rows.First(r => r.Client == client).Runs.Select(r => r.MsgsPerSec));
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {step} | {client} | {Cell(list.Select(r => r.MsgsPerSec), "N0")} | {Meter.Median(list.Select(r => r.MsgsPerSec)) / baseRate:P0} | {Spread(list, r => r.FinishMs)} | {Ratio(list, r => r.FinishMs)} | {Ends(list, r => r.ReturnedMs)} | {Meter.Median(list.Select(r => r.CpuUsPerMsg)):N2} |");
+                    $"| {step} | {client} | {Meter.MedianAndRange(list.Select(r => r.MsgsPerSec), "N0")} | {Meter.Median(list.Select(r => r.MsgsPerSec)) / baseRate:P0} | {Spread(list, r => r.FinishMs)} | {Ratio(list, r => r.FinishMs)} | {Ends(list, r => r.ReturnedMs)} | {Meter.Median(list.Select(r => r.CpuUsPerMsg)):N2} |");
             }
         }
 
@@ -115,7 +115,7 @@ internal static class ScalingRunner
                 foreach (var (client, list) in measured)
                 {
                     md.AppendLine(CultureInfo.InvariantCulture,
-                        $"| {client} | {Cell(list.Select(r => r.MsgsPerSec), "N0")} | {Spread(list, r => r.ReturnedMs)} | {Ratio(list, r => r.ReturnedMs)} | {Spread(list, r => r.RoundTripMs)} | {Ratio(list, r => r.RoundTripMs)} | {Meter.Median(list.Select(r => r.CpuUsPerMsg)):N2} |");
+                        $"| {client} | {Meter.MedianAndRange(list.Select(r => r.MsgsPerSec), "N0")} | {Spread(list, r => r.ReturnedMs)} | {Ratio(list, r => r.ReturnedMs)} | {Spread(list, r => r.RoundTripMs)} | {Ratio(list, r => r.RoundTripMs)} | {Meter.Median(list.Select(r => r.CpuUsPerMsg)):N2} |");
                 }
             }
             finally
@@ -170,18 +170,12 @@ internal static class ScalingRunner
         return result;
     }
 
-    private static string Cell(IEnumerable<double> values, string fmt)
-    {
-        var v = values.ToArray();
-        return string.Create(CultureInfo.InvariantCulture, $"{Meter.Median(v).ToString(fmt, CultureInfo.InvariantCulture)} ({v.Min().ToString(fmt, CultureInfo.InvariantCulture)}–{v.Max().ToString(fmt, CultureInfo.InvariantCulture)})");
-    }
-
     /// <summary>Medians over the runs of first / p50 / p99, and the last with its (min–max).</summary>
     private static string Spread(List<PublisherRun> runs, Func<PublisherRun, double[]> times)
     {
         var s = runs.Select(r => CompletionSpread.Of(times(r))).ToArray();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{Meter.Median(s.Select(x => x.First)):N1} / {Meter.Median(s.Select(x => x.P50)):N1} / {Meter.Median(s.Select(x => x.P99)):N1} / {Cell(s.Select(x => x.Last), "N1")}");
+            $"{Meter.Median(s.Select(x => x.First)):N1} / {Meter.Median(s.Select(x => x.P50)):N1} / {Meter.Median(s.Select(x => x.P99)):N1} / {Meter.MedianAndRange(s.Select(x => x.Last), "N1")}");
     }
 
     private static string Ratio(List<PublisherRun> runs, Func<PublisherRun, double[]> times) =>

@@ -6,7 +6,8 @@ namespace Nucleon.Pipes.Tests.Integration;
 /// <summary>
 /// The end-to-end benchmark runner works against a real broker for both clients: every workload of issue 4
 /// runs once with tiny counts (<c>e2e --smoke</c>) and reports a row per client, and the raw-socket ceiling client
-/// (issue 14) completes its four rows against RabbitMQ too. Timings are not asserted.
+/// (issue 14) completes its four rows against RabbitMQ too; the scaling and cold-start runners (issue 14) complete
+/// and report every step. Timings are not asserted.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 public sealed class BenchmarkSmokeTests(BrokerFixture broker)
@@ -57,50 +58,42 @@ public sealed class BenchmarkSmokeTests(BrokerFixture broker)
     [Fact]
     public async Task Scaling_runner_counts_every_publish_of_every_channel_where_it_arrives()
     {
-        string dll = BenchmarksAssembly();
-        Assert.True(File.Exists(dll), $"benchmark runner not built at {dll}");
-        string outDir = Directory.CreateTempSubdirectory("nucleon-scaling-smoke-").FullName;
-        try
+        // The runner fails (exit code 1) unless the tracking null broker saw exactly each channel's publishes.
+        string md = await RunReportAsync("scaling.md", "scaling", "--smoke", "--uri", broker.AmqpUri);
+        foreach (string step in new[] { "1 connection × 1 channel", "1 connection × 1,000 channels", "16 connections × 1 channel" })
         {
-            // The runner fails (exit code 1) unless the tracking null broker saw exactly each channel's publishes.
-            var result = await ProcessRunner.RunAsync(
-                "dotnet", [dll, "scaling", "--smoke", "--uri", broker.AmqpUri, "--out", outDir], TimeSpan.FromMinutes(4));
-            Assert.True(result.ExitCode == 0, result.CombinedOutput);
-            string md = await File.ReadAllTextAsync(Path.Combine(outDir, "scaling.md"));
-            foreach (string step in new[] { "1 connection × 1 channel", "1 connection × 1,000 channels", "16 connections × 1 channel" })
-            {
-                Assert.Contains($"| {step} | Nucleon.Pipes |", md, StringComparison.Ordinal);
-                Assert.Contains($"| {step} | RabbitMQ.Client |", md, StringComparison.Ordinal);
-            }
+            Assert.Contains($"| {step} | Nucleon.Pipes |", md, StringComparison.Ordinal);
+            Assert.Contains($"| {step} | RabbitMQ.Client |", md, StringComparison.Ordinal);
+        }
 
-            Assert.Contains("## Against RabbitMQ", md, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(outDir, recursive: true);
-        }
+        Assert.Contains("## Against RabbitMQ", md, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Cold_start_runner_measures_first_runs_in_fresh_processes()
     {
+        // Without --r2r: the three JIT configurations, each a fresh child process per client.
+        string md = await RunReportAsync("cold-start.md", "coldstart", "--smoke", "--only", "publish-confirm");
+        foreach (string client in new[] { "Nucleon.Pipes", "RabbitMQ.Client" })
+        {
+            foreach (string config in new[] { "JIT, default (tiered, TieredPGO on)", "JIT, TieredPGO off", "JIT, TieredCompilation off" })
+            {
+                Assert.Contains($"| publish-confirm | {client} | {config} |", md, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>Runs the benchmark program with <paramref name="args"/> and <c>--out</c> a temporary directory; returns its <paramref name="report"/>.</summary>
+    private static async Task<string> RunReportAsync(string report, params string[] args)
+    {
         string dll = BenchmarksAssembly();
         Assert.True(File.Exists(dll), $"benchmark runner not built at {dll}");
-        string outDir = Directory.CreateTempSubdirectory("nucleon-coldstart-smoke-").FullName;
+        string outDir = Directory.CreateTempSubdirectory("nucleon-bench-report-").FullName;
         try
         {
-            // Without --r2r: the three JIT configurations, each a fresh child process per client.
-            var result = await ProcessRunner.RunAsync(
-                "dotnet", [dll, "coldstart", "--smoke", "--only", "publish-confirm", "--out", outDir], TimeSpan.FromMinutes(4));
+            var result = await ProcessRunner.RunAsync("dotnet", [dll, .. args, "--out", outDir], TimeSpan.FromMinutes(4));
             Assert.True(result.ExitCode == 0, result.CombinedOutput);
-            string md = await File.ReadAllTextAsync(Path.Combine(outDir, "cold-start.md"));
-            foreach (string client in new[] { "Nucleon.Pipes", "RabbitMQ.Client" })
-            {
-                foreach (string config in new[] { "JIT, default (tiered, TieredPGO on)", "JIT, TieredPGO off", "JIT, TieredCompilation off" })
-                {
-                    Assert.Contains($"| publish-confirm | {client} | {config} |", md, StringComparison.Ordinal);
-                }
-            }
+            return await File.ReadAllTextAsync(Path.Combine(outDir, report));
         }
         finally
         {
