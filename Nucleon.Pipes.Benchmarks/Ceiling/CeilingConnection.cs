@@ -34,7 +34,11 @@ internal sealed class CeilingConnection : IDisposable
     {
         var options = AmqpConnectionOptions.Parse(uri);
         var endpoint = options.Endpoints[0];
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendBufferSize = BufferSize, ReceiveBufferSize = BufferSize };
+        // Bounded blocking calls: a server that stops answering fails the run instead of hanging it.
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp)
+        {
+            NoDelay = true, SendBufferSize = BufferSize, ReceiveBufferSize = BufferSize, SendTimeout = 60_000, ReceiveTimeout = 60_000,
+        };
         var connection = new CeilingConnection(socket);
         try
         {
@@ -179,10 +183,9 @@ internal sealed class CeilingConnection : IDisposable
         return false;
     }
 
-    /// <summary>connection.close, then waits (bounded by the socket's own timeout) for close-ok, skipping deliveries in flight.</summary>
+    /// <summary>connection.close, then waits (bounded by the socket's timeout) for close-ok, skipping deliveries in flight.</summary>
     public void Close()
     {
-        _socket.ReceiveTimeout = 10_000;
         Call(0, new ConnectionClose(200, "ceiling client done", 0, 0), MethodIds.ConnectionCloseOk);
     }
 
