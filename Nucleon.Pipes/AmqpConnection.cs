@@ -1,5 +1,6 @@
 using Nucleon.Pipes.Channels;
 using Nucleon.Pipes.Connection;
+using Nucleon.Pipes.Diagnostics.Metrics;
 
 namespace Nucleon.Pipes;
 
@@ -28,6 +29,7 @@ public sealed class AmqpConnection : IAsyncDisposable
         options.Validate();
         Options = options;
         _supervisor = new ConnectionSupervisor(this);
+        Metrics = new ConnectionMetrics(this);
     }
 
     /// <summary>The options this connection was created with.</summary>
@@ -121,6 +123,7 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
+        Metrics.Start();
         var first = _supervisor.Start();
         try
         {
@@ -302,7 +305,14 @@ public sealed class AmqpConnection : IAsyncDisposable
     internal void RaiseDisconnected(Exception reason) => Raise(() => Disconnected?.Invoke(this, reason));
 
     /// <summary>Closed for good: events already raised are still delivered, none after.</summary>
-    internal void OnClosedForGood() => _events.Complete();
+    internal void OnClosedForGood()
+    {
+        _events.Complete();
+        Metrics.Stop();
+    }
+
+    /// <summary>This connection's share of the <c>Nucleon.Pipes</c> meter.</summary>
+    internal ConnectionMetrics Metrics { get; }
 
     /// <summary>An application callback threw: the error goes to the <see cref="OnError"/> handlers, never up the stack.</summary>
     internal void ReportCallbackFailure(string callback, Exception error) =>

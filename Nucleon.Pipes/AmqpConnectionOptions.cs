@@ -139,6 +139,18 @@ public sealed record AmqpConnectionOptions
     /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// Creates the <c>Nucleon.Pipes</c> meter (the host's <c>IMeterFactory</c> from dependency injection).
+    /// Default: none, a static meter (see the README, "Observability").
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
+    /// <summary>
+    /// How a consumer's <c>process</c> span relates to the producer's span found in the message headers:
+    /// false (default) makes it a child (one trace from publish to process), true starts a new trace linked to it.
+    /// </summary>
+    public bool LinkProcessSpans { get; init; }
+
     /// <summary>Parses an AMQP URI (see <see cref="AmqpUri"/> for the accepted form).</summary>
     /// <exception cref="UriFormatException">The URI is malformed.</exception>
     /// <exception cref="ArgumentException">A query parameter is unknown or out of range.</exception>

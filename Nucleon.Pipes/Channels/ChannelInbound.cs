@@ -38,7 +38,8 @@ internal sealed class ChannelInbound(ChannelCore channel)
             {
                 var nack = MethodFrame.Decode<BasicNack>(payload);
                 channel.Hygiene.Nacked();
-                channel.Confirms?.Confirm(nack.DeliveryTag, nack.Multiple, ack: false);
+                int nacked = channel.Confirms?.Confirm(nack.DeliveryTag, nack.Multiple, ack: false) ?? 0;
+                channel.Session.Owner.Metrics.Nacked(channel.Session, nacked);
                 return null;
             }
 
@@ -149,6 +150,7 @@ internal sealed class ChannelInbound(ChannelCore channel)
 
     private void OnReturned(Delivery delivery)
     {
+        channel.Session.Owner.Metrics.Returned(channel.Session, delivery.Exchange);
         if (channel.Confirms is { } confirms)
         {
             confirms.Returned(new AmqpMessageReturnedException(_content.ReturnCode, _content.ReturnText, delivery.Exchange, delivery.RoutingKey));

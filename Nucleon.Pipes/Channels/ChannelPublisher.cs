@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Connection;
+using Nucleon.Pipes.Diagnostics.Tracing;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
 
@@ -30,7 +31,13 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     }
 
     /// <summary>Publishes one message: method, header and body frames encoded together into one command.</summary>
-    public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken) =>
+        PublishTelemetry.IsOn(channel)
+            ? PublishTelemetry.PublishAsync(this, channel, exchange, routingKey, body, properties, mandatory, cancellationToken)
+            : PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
+
+    /// <summary>The publish itself, without spans or measurements.</summary>
+    internal ValueTask PublishUntracedAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
     {
         if (!channel.IsOpen)
         {

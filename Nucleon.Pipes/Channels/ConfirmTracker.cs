@@ -222,8 +222,8 @@ internal sealed class ConfirmTracker
         return new PendingConfirm(_recycle);
     }
 
-    /// <summary>Reader: basic.ack or basic.nack for <paramref name="tag"/> (and all below it when multiple).</summary>
-    public void Confirm(ulong tag, bool multiple, bool ack)
+    /// <summary>Reader: basic.ack or basic.nack for <paramref name="tag"/> (and all below it when multiple); returns how many publishes it settled.</summary>
+    public int Confirm(ulong tag, bool multiple, bool ack)
     {
         int released = 0;
         lock (_lock)
@@ -249,6 +249,8 @@ internal sealed class ConfirmTracker
                 WakeWaiters();
             }
         }
+
+        return released;
     }
 
     private static void Complete(PendingConfirm p, AmqpMessageReturnedException? returned, bool ack, ulong seq)

@@ -17,6 +17,9 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
     /// <summary>Subscriptions that are running.</summary>
     public int Count => Volatile.Read(ref _consumers).Length;
 
+    /// <summary>The consumers right now (for metrics).</summary>
+    public ConsumerState[] Snapshot() => Volatile.Read(ref _consumers);
+
     /// <summary>basic.qos (per consumer) and basic.consume.</summary>
     /// <remarks>
     /// If <paramref name="cancellationToken"/> fires once basic.consume is queued, the subscription may
@@ -32,8 +35,8 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
             channel.ThrowIfUnusable();
             string tag = options.ConsumerTag ?? channel.Session.NextConsumerTag(channel.Number);
             var consumer = !options.AutoAck && options.Prefetch > 0
-                ? new ConsumerState(channel, tag, autoAck: false, options.Prefetch, overflowByteLimit: 0) // bounded by the broker
-                : new ConsumerState(channel, tag, options.AutoAck, Math.Max(1, options.InboxCapacity), Math.Max(0, options.MaxOverflowBytes));
+                ? new ConsumerState(channel, tag, autoAck: false, options.Prefetch, overflowByteLimit: 0) { Queue = queue } // bounded by the broker
+                : new ConsumerState(channel, tag, options.AutoAck, Math.Max(1, options.InboxCapacity), Math.Max(0, options.MaxOverflowBytes)) { Queue = queue };
             if (!options.AutoAck)
             {
                 // Per-consumer prefetch (global=false in RabbitMQ); held together with the consume by _consumeLock.

@@ -41,6 +41,7 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
                 }
                 finally
                 {
+                    session.CountReceived(result.Buffer.Length - buffer.Length);
                     // This task owns the PipeReader (Abort only cancels the pending read), so this is always legal.
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }

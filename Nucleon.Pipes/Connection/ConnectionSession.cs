@@ -58,6 +58,9 @@ internal sealed class ConnectionSession
 
     public AmqpEndpoint Endpoint => _transport.Endpoint;
 
+    /// <summary>The broker's IP address as connected.</summary>
+    public string? PeerAddress => _transport.PeerAddress;
+
     /// <summary>Negotiated frame_max (0 = no limit).</summary>
     public uint FrameMax { get; }
 
@@ -204,6 +207,17 @@ internal sealed class ConnectionSession
 
     /// <summary>Channels currently holding a number (for tests and diagnostics).</summary>
     public int OpenChannelCount => _channels.Count;
+
+    /// <summary>The channel table right now (for metrics; entries may be null).</summary>
+    public ChannelCore?[] ChannelSnapshot() => _channels.Snapshot();
+
+    private long _bytesReceived;
+
+    /// <summary>Bytes read from the socket (for metrics).</summary>
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
+
+    /// <summary>Reader: <paramref name="bytes"/> more were consumed from the socket (its only writer).</summary>
+    public void CountReceived(long bytes) => Volatile.Write(ref _bytesReceived, _bytesReceived + bytes);
 
     public string NextConsumerTag(ushort channel) =>
         $"nucleon-{Generation}-{channel}-{Interlocked.Increment(ref _consumerTagCounter)}";

@@ -31,6 +31,9 @@ internal sealed class ConsumerState
 
     public ChannelCore Channel { get; }
 
+    /// <summary>The queue it consumes from ("" when unknown), for metrics and spans.</summary>
+    public string Queue { get; init; } = string.Empty;
+
     public string Tag { get; }
 
     public byte[] TagUtf8 { get; }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Diagnostics.Tracing;
 
 namespace Nucleon.Pipes.Consumers;
 
@@ -49,7 +50,15 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
 
     // Captured when the loop moved here: a manual-ack delivery may be settled, recycled and reused for a
     // later message while this stream still points at it, and a Message made now would show that one.
-    public Message Current => _currentMessage;
+    // Reading it makes the message's process span (if any) the loop's current activity.
+    public Message Current
+    {
+        get
+        {
+            ProcessTelemetry.Enter(_currentMessage);
+            return _currentMessage;
+        }
+    }
 
     /// <summary>The caller recycles auto-ack messages itself (<see cref="Release"/>) instead of the loop's next step.</summary>
     public bool KeepAutoAckMessages { get; set; }
@@ -70,9 +79,26 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         return this;
     }
 
+    // Not async itself: the process span of the message the loop leaves ends here, in the loop's own context,
+    // so the loop's current activity is restored (an async method's changes to it do not reach its caller).
+    public ValueTask<bool> MoveNextAsync()
+    {
+        EndCurrentProcessing();
+        return MoveNextCoreAsync();
+    }
+
+    // The loop moved on: the message's processing is over unless it was settled already or outlives the step.
+    private void EndCurrentProcessing()
+    {
+        if (_current is { } current && !KeepAutoAckMessages && _currentMessage.IsValid)
+        {
+            ProcessTelemetry.End(current);
+        }
+    }
+
     // Pooled builder: a consume loop that waits for each message would otherwise box its state per wait.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> MoveNextAsync()
+    private async ValueTask<bool> MoveNextCoreAsync()
     {
         ReleaseCurrent();
 
@@ -124,6 +150,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
             {
                 _current = delivery;
                 _currentMessage = new Message(delivery);
+                ProcessTelemetry.Begin(delivery, _consumer);
                 if (!delivery.AutoAck && delivery.Owner is not null)
                 {
                     (_handedOut ??= new HandedOutDeliveries(_consumer.Inbox.Capacity)).Add(delivery);
@@ -152,6 +179,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     {
         if (message.Delivery is { AutoAck: true, Owner: { } owner } delivery && message.IsValid)
         {
+            ProcessTelemetry.End(delivery);
             owner.Recycle(delivery);
         }
     }
@@ -170,6 +198,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
 
     public async ValueTask DisposeAsync()
     {
+        EndCurrentProcessing();
         ReleaseCurrent();
 
         if (_consumer is { } consumer && !_finished)

@@ -1,6 +1,8 @@
 using Nucleon.Pipes.Framing;
 using System.Buffers;
+using System.Diagnostics;
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Diagnostics.Tracing;
 
 namespace Nucleon.Pipes.Consumers;
 
@@ -58,6 +60,11 @@ internal sealed class Delivery
 
     /// <summary>This delivery's place in <see cref="Cursor"/>.</summary>
     public long CursorSequence { get; set; }
+
+    // Set only while a listener observes consumption (see ProcessTelemetry): fields, so they can be taken once.
+    internal Activity? ProcessSpan;
+    internal long ProcessStarted;
+    internal Activity? ProcessOuter;
 
     // Whether the message was acked, nacked or rejected, once it was detached: shared with every Detach()
     // copy, so the original and its copies settle it once between them (a second settle is a 406 from the broker).
@@ -141,6 +148,8 @@ internal sealed class Delivery
     /// <summary>Returns the body buffer and invalidates every <see cref="Message"/> that points here.</summary>
     public void Reset()
     {
+        // A span still open (the loop ended, or the message was handed back unread) ends with the message's lifetime.
+        ProcessTelemetry.End(this);
         Volatile.Write(ref _stamp, (_stamp & ~1) + 2);
         if (_body is not null && Owner is not null && !ReferenceEquals(_body, _keptBuffer))
         {

@@ -1,4 +1,6 @@
 using Nucleon.Pipes.Consumers;
+using Nucleon.Pipes.Diagnostics.Metrics;
+using Nucleon.Pipes.Diagnostics.Tracing;
 
 namespace Nucleon.Pipes;
 
@@ -118,10 +120,18 @@ public readonly struct Message
             throw new InvalidOperationException($"Delivery {d.DeliveryTag} was already acknowledged, nacked or rejected (maybe by a multiple ack, or through a detached copy); settling twice would close the channel (406 PRECONDITION_FAILED).");
         }
 
+        long started = SettleMetrics.Start(channel);
         var sent = channel.SettleAsync(kind, d.DeliveryTag, multiple, requeue, cancellationToken);
+        if (started != 0)
+        {
+            sent = SettleMetrics.Observe(sent, started, kind, d.Owner?.Queue ?? string.Empty, channel);
+        }
+
         if (!sent.IsFaulted && !sent.IsCanceled)
         {
             d.Cursor?.Settled(d, multiple);
+            // Settled: the message's process span and duration end here, in the settling caller's context.
+            ProcessTelemetry.End(d);
             // The command is encoded: a manual-ack message's lifetime ends here, and its delivery
             // goes back to the consumer's pool for the next message.
             d.Owner?.Release(d);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Nucleon.Pipes.Diagnostics.Tracing;
 
 namespace Nucleon.Pipes.Consumers;
 
@@ -69,6 +70,7 @@ internal sealed class MessageProcessor
         while (true)
         {
             await _gate.EnterAsync(ticket).ConfigureAwait(false);
+            var outer = System.Diagnostics.Activity.Current;
             Message message;
             try
             {
@@ -107,7 +109,18 @@ internal sealed class MessageProcessor
                 channel?.Session.Owner.ReportCallbackFailure($"message handler (delivery {tag} on channel {channel.Number})", error);
             }
 
+            if (error is not null)
+            {
+                ProcessTelemetry.Failed(message, error);
+            }
+
             await SettleAsync(message, error).ConfigureAwait(false);
+            if (!ReferenceEquals(System.Diagnostics.Activity.Current, outer))
+            {
+                // The message's span was this worker's current activity (Current made it so); the settlement
+                // ended it in SettleAsync's own context, so the worker restores its own here.
+                System.Diagnostics.Activity.Current = outer;
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Diagnostics.Tracing;
 
 namespace Nucleon.Pipes.Consumers;
 
@@ -35,7 +36,17 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     /// <summary>Subscriptions made so far (1 + the number of re-subscriptions).</summary>
     public int Subscriptions { get; private set; }
 
-    public Message Current { get; private set; }
+    private Message _current;
+
+    // Reading it makes the message's process span (if any) the loop's current activity.
+    public Message Current
+    {
+        get
+        {
+            ProcessTelemetry.Enter(_current);
+            return _current;
+        }
+    }
 
     public ConsumeOptions Options => _options;
 
@@ -52,8 +63,19 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
         return this;
     }
 
+    // Not async itself: the span of the message the loop leaves ends in the loop's own context (see ConsumerStream).
+    public ValueTask<bool> MoveNextAsync()
+    {
+        if (!KeepAutoAckMessages && _current.IsValid)
+        {
+            ProcessTelemetry.End(_current.Delivery!);
+        }
+
+        return MoveNextCoreAsync();
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> MoveNextAsync()
+    private async ValueTask<bool> MoveNextCoreAsync()
     {
         while (true)
         {
@@ -67,7 +89,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
             {
                 if (await _inner!.MoveNextAsync().ConfigureAwait(false))
                 {
-                    Current = _inner.Current;
+                    _current = _inner.Current;
                     return true;
                 }
             }

@@ -30,6 +30,7 @@ internal sealed class SocketTransport : IAsyncDisposable
         _socket = socket;
         _stream = stream;
         Endpoint = endpoint;
+        PeerAddress = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString();
         // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
         // (most of an idle connection's memory); the buffer is rented once bytes are there.
         Input = PipeReader.Create(stream, new StreamPipeReaderOptions(
@@ -38,6 +39,9 @@ internal sealed class SocketTransport : IAsyncDisposable
     }
 
     public AmqpEndpoint Endpoint { get; }
+
+    /// <summary>The broker's IP address as connected (for spans' network.peer.address).</summary>
+    public string? PeerAddress { get; }
 
     /// <summary>The bytes from the broker. Only its one reader completes it (see <see cref="DisposeAsync"/>).</summary>
     public PipeReader Input { get; }
