@@ -196,9 +196,15 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         }
     }
 
-    public async ValueTask DisposeAsync()
+    // Not async itself, like MoveNextAsync: leaving the loop ends the last message's span in the loop's context.
+    public ValueTask DisposeAsync()
     {
         EndCurrentProcessing();
+        return DisposeCoreAsync();
+    }
+
+    private async ValueTask DisposeCoreAsync()
+    {
         ReleaseCurrent();
 
         if (_consumer is { } consumer && !_finished)

@@ -66,11 +66,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     // Not async itself: the span of the message the loop leaves ends in the loop's own context (see ConsumerStream).
     public ValueTask<bool> MoveNextAsync()
     {
-        if (!KeepAutoAckMessages && _current.IsValid)
-        {
-            ProcessTelemetry.End(_current.Delivery!);
-        }
-
+        EndCurrentProcessing();
         return MoveNextCoreAsync();
     }
 
@@ -175,5 +171,18 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
         }
     }
 
-    public async ValueTask DisposeAsync() => await DropSubscriptionAsync().ConfigureAwait(false);
+    // Not async itself: leaving the loop ends the last message's span in the loop's context.
+    public ValueTask DisposeAsync()
+    {
+        EndCurrentProcessing();
+        return new ValueTask(DropSubscriptionAsync());
+    }
+
+    private void EndCurrentProcessing()
+    {
+        if (!KeepAutoAckMessages && _current.IsValid)
+        {
+            ProcessTelemetry.End(_current.Delivery!);
+        }
+    }
 }

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Nucleon.Pipes.Tests.Integration.Observability;
+
+/// <summary>
+/// An <see cref="ActivityListener"/> on the given sources that keeps the activities stopped in one trace (the
+/// test's own root), so spans of tests running at the same time are not mixed in. Spans linked to that trace
+/// (a consumer that links instead of parenting) are kept too.
+/// </summary>
+internal sealed class ActivityRecorder : IDisposable
+{
+    public static readonly ActivitySource TestSource = new("Nucleon.Pipes.Tests.Observability");
+
+    private readonly ActivityListener _listener;
+    private readonly ConcurrentQueue<Activity> _stopped = new();
+    private readonly ConcurrentQueue<Activity> _started = new();
+
+    public ActivityRecorder(params string[] sources)
+    {
+        var names = new HashSet<string>(sources.Append(TestSource.Name), StringComparer.Ordinal);
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = s => names.Contains(s.Name),
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = a => _started.Enqueue(a),
+            ActivityStopped = a => _stopped.Enqueue(a),
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    /// <summary>Stopped activities in <paramref name="trace"/> or linked to it.</summary>
+    public IReadOnlyList<Activity> Stopped(ActivityTraceId trace) =>
+        [.. _stopped.Where(a => a.TraceId == trace || a.Links.Any(l => l.Context.TraceId == trace))];
+
+    /// <summary>Started activities in <paramref name="trace"/> or linked to it.</summary>
+    public IReadOnlyList<Activity> Started(ActivityTraceId trace) =>
+        [.. _started.Where(a => a.TraceId == trace || a.Links.Any(l => l.Context.TraceId == trace))];
+
+    /// <summary>Waits (bounded) until <paramref name="count"/> activities of <paramref name="trace"/> matching <paramref name="filter"/> have stopped.</summary>
+    public async Task<IReadOnlyList<Activity>> WaitStoppedAsync(ActivityTraceId trace, Func<Activity, bool> filter, int count, CancellationToken ct)
+    {
+        while (true)
+        {
+            var found = Stopped(trace).Where(filter).ToList();
+            if (found.Count >= count)
+            {
+                return found;
+            }
+
+            await Task.Delay(20, ct);
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
