@@ -260,6 +260,7 @@ internal sealed class ConfirmTracker
         else if (returned is not null)
         {
             // RabbitMQ sends basic.return for an unroutable mandatory message just before its ack.
+            returned.SequenceNumber = seq;
             p.Fail(returned);
         }
         else
