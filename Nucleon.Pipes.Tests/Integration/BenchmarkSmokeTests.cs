@@ -11,7 +11,7 @@ namespace Nucleon.Pipes.Tests.Integration;
 public sealed class BenchmarkSmokeTests(BrokerFixture broker)
 {
     private static readonly string[] Rows =
-        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", "large-publish", "large-consume", "fairness"];
+        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", "rpc-direct", "rpc-direct-64", "large-publish", "large-consume", "fairness"];
 
     [Fact]
     public async Task E2e_runner_runs_every_workload_for_both_clients_against_the_broker()
