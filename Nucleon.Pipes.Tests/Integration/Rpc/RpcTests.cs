@@ -59,6 +59,38 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     }
 
     [Fact]
+    public async Task A_caller_that_blocks_after_its_reply_does_not_hold_up_the_other_calls()
+    {
+        var q = await DeclareQueueAsync(what: "rpc-block");
+        _ = ServeAsync(q, (m, _) => ValueTask.FromResult(Reply("re:" + Encoding.UTF8.GetString(m.Body.Span))), new RpcServerOptions { Concurrency = 2 });
+        await using var rpc = new AmqpRpcClient(Conn);
+        using var unblock = new ManualResetEventSlim();
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // No Task.Run: the code after the await runs wherever the reply hands over, and then blocks that thread.
+        var blocker = BlockAfterReplyAsync();
+        await blocked.Task.WaitAsync(Ct);
+        try
+        {
+            using var other = await rpc.CallAsync("", q, Utf8("other"), cancellationToken: Ct);
+            Assert.Equal("re:other", Text(other));
+        }
+        finally
+        {
+            unblock.Set();
+        }
+
+        await blocker.WaitAsync(Ct);
+
+        async Task BlockAfterReplyAsync()
+        {
+            using var reply = await rpc.CallAsync("", q, Utf8("first"), cancellationToken: Ct);
+            blocked.TrySetResult();
+            unblock.Wait(Ct);
+        }
+    }
+
+    [Fact]
     public async Task A_call_that_times_out_drops_its_late_reply_which_never_reaches_the_next_call()
     {
         var q = await DeclareQueueAsync(what: "rpc-late");
