@@ -92,8 +92,9 @@ public sealed class AmqpRpcClient : IAsyncDisposable
             // Lost while this call was being armed: the link's FailAll may not have seen it.
             call.TryFail(version, gone);
         }
-        else
+        else if (call.IsPending(version))
         {
+            // (Not pending: the token had fired already; nothing is sent.)
             try
             {
                 var request = (properties ?? BasicProperties.Empty) with { ReplyTo = RpcLink.DirectReplyTo, CorrelationId = call.CorrelationId };

@@ -155,6 +155,24 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     }
 
     [Fact]
+    public async Task A_call_whose_token_fired_already_sends_nothing()
+    {
+        var q = await DeclareQueueAsync(what: "rpc-precancelled");
+        await using var rpc = new AmqpRpcClient(Conn);
+        var cancelled = new CancellationToken(canceled: true);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await rpc.CallAsync("", q, Utf8("before the channel"), cancellationToken: cancelled));
+
+        // Nobody serves the queue: this call times out and its request stays there.
+        await Assert.ThrowsAsync<TimeoutException>(async () => await rpc.CallAsync("", q, Utf8("sent"), timeout: TimeSpan.FromMilliseconds(200), cancellationToken: Ct));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await rpc.CallAsync("", q, Utf8("not sent"), cancellationToken: cancelled));
+
+        await using var ch = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        var only = await ch.GetAsync(q, autoAck: true, Ct);
+        Assert.Equal("sent", Encoding.UTF8.GetString(only!.Value.Body.Span));
+        Assert.Null(await ch.GetAsync(q, autoAck: true, Ct));
+    }
+
+    [Fact]
     public async Task A_request_that_no_queue_receives_comes_back_as_the_calls_error()
     {
         await using var rpc = new AmqpRpcClient(Conn);
