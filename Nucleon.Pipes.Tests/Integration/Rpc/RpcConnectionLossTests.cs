@@ -12,31 +12,13 @@ public sealed class RpcConnectionLossTests(BrokerFixture broker) : RpcTestBase(b
     {
         const int inFlight = 10;
         var q = await DeclareQueueAsync(what: "rpc-loss");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        int arrived = 0;
-        _ = ServeAsync(q, async (m, ct) =>
-        {
-            if (Utf8Text(m) == "held")
-            {
-                Interlocked.Increment(ref arrived);
-                await release.Task.WaitAsync(ct);
-            }
-
-            return Reply("answered " + Utf8Text(m));
-        }, new RpcServerOptions { Concurrency = inFlight });
-
+        var held = ServeHeld(q, "answered", new RpcServerOptions { Concurrency = inFlight });
         await using var proxy = new TcpFaultProxy(Broker.Host, Broker.Port);
-        await proxy.StartAsync();
-        await using var conn = new AmqpConnection(ViaProxy(Broker, proxy, "rpc-loss"));
-        await conn.ConnectAsync(Ct);
+        await using var conn = await ConnectThroughAsync(proxy, "rpc-loss");
         await using var rpc = new AmqpRpcClient(conn);
-        using (var warm = await rpc.CallAsync("", q, Utf8("warm"), cancellationToken: Ct))
-        {
-            Assert.Equal("answered warm", Text(warm));
-        }
 
         var calls = Enumerable.Range(0, inFlight).Select(_ => rpc.CallAsync("", q, Utf8("held"), cancellationToken: Ct).AsTask()).ToArray();
-        await WaitUntilAsync(() => Volatile.Read(ref arrived) == inFlight, TimeSpan.FromSeconds(30), "every request to reach the server");
+        await WaitUntilAsync(() => held.Arrived == inFlight, TimeSpan.FromSeconds(30), "every request to reach the server");
         proxy.CutAll();
 
         foreach (var call in calls)
@@ -45,9 +27,9 @@ public sealed class RpcConnectionLossTests(BrokerFixture broker) : RpcTestBase(b
         }
 
         // The server answers now, to reply-to addresses whose channel is gone: the broker drops those replies.
-        release.TrySetResult();
+        held.Release.TrySetResult();
         using var after = await rpc.CallAsync("", q, Utf8("after"), cancellationToken: Ct);
-        Assert.Equal("answered after", Text(after));
+        Assert.Equal("answered", Text(after));
         Assert.True(conn.Generation >= 2, $"generation {conn.Generation}");
         Assert.Equal(0, rpc.DroppedReplies);
     }
@@ -58,9 +40,7 @@ public sealed class RpcConnectionLossTests(BrokerFixture broker) : RpcTestBase(b
         var q = await DeclareQueueAsync(what: "rpc-down");
         _ = ServeAsync(q, (m, _) => ValueTask.FromResult(Reply("answered " + Utf8Text(m))));
         await using var proxy = new TcpFaultProxy(Broker.Host, Broker.Port);
-        await proxy.StartAsync();
-        await using var conn = new AmqpConnection(ViaProxy(Broker, proxy, "rpc-down"));
-        await conn.ConnectAsync(Ct);
+        await using var conn = await ConnectThroughAsync(proxy, "rpc-down");
         await using var rpc = new AmqpRpcClient(conn);
         using (var first = await rpc.CallAsync("", q, Utf8("first"), cancellationToken: Ct))
         {
@@ -81,4 +61,12 @@ public sealed class RpcConnectionLossTests(BrokerFixture broker) : RpcTestBase(b
     }
 
     private static string Utf8Text(Message m) => System.Text.Encoding.UTF8.GetString(m.Body.Span);
+
+    private async Task<AmqpConnection> ConnectThroughAsync(TcpFaultProxy proxy, string name)
+    {
+        await proxy.StartAsync();
+        var conn = new AmqpConnection(ViaProxy(Broker, proxy, name));
+        await conn.ConnectAsync(Ct);
+        return conn;
+    }
 }

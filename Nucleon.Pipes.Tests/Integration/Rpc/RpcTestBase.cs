@@ -18,6 +18,14 @@ public abstract class RpcTestBase(BrokerFixture broker) : MessagingTestBase(brok
         return run;
     }
 
+    /// <summary>Serves <paramref name="queue"/> with handlers that answer <paramref name="reply"/> once released.</summary>
+    protected HeldServer ServeHeld(string queue, string reply, RpcServerOptions? options = null)
+    {
+        var held = new HeldServer(reply);
+        _ = ServeAsync(queue, held.HandleAsync, options);
+        return held;
+    }
+
     async Task IAsyncLifetime.DisposeAsync()
     {
         foreach (var (run, stop) in _servers)

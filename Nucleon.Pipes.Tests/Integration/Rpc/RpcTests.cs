@@ -133,24 +133,17 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     public async Task A_cancelled_call_throws_at_once_and_its_late_reply_is_dropped()
     {
         var q = await DeclareQueueAsync(what: "rpc-cancel");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = ServeAsync(q, async (m, ct) =>
-        {
-            arrived.TrySetResult();
-            await release.Task.WaitAsync(ct);
-            return Reply("late");
-        });
+        var held = ServeHeld(q, "late");
         await using var rpc = new AmqpRpcClient(Conn);
         using var cancel = new CancellationTokenSource();
 
         var call = rpc.CallAsync("", q, Utf8("x"), cancellationToken: cancel.Token).AsTask();
-        await arrived.Task.WaitAsync(Ct);
+        await held.FirstArrived.Task.WaitAsync(Ct);
         await cancel.CancelAsync();
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(Ct));
         Assert.Equal(cancel.Token, error.CancellationToken);
 
-        release.TrySetResult();
+        held.Release.TrySetResult();
         await WaitForAsync(() => rpc.DroppedReplies == 1, "the late reply to be dropped");
     }
 
@@ -189,23 +182,16 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     public async Task A_call_to_a_missing_exchange_fails_alone_and_the_calls_in_flight_get_their_replies()
     {
         var q = await DeclareQueueAsync(what: "rpc-404");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = ServeAsync(q, async (m, ct) =>
-        {
-            arrived.TrySetResult();
-            await release.Task.WaitAsync(ct);
-            return Reply("still here");
-        });
+        var held = ServeHeld(q, "still here");
         await using var rpc = new AmqpRpcClient(Conn);
         var inFlight = rpc.CallAsync("", q, Utf8("x"), cancellationToken: Ct).AsTask();
-        await arrived.Task.WaitAsync(Ct);
+        await held.FirstArrived.Task.WaitAsync(Ct);
 
         var error = await Assert.ThrowsAsync<AmqpChannelException>(async () =>
             await rpc.CallAsync("nucleon.it.missing." + Guid.NewGuid().ToString("N"), "rk", Utf8("x"), cancellationToken: Ct));
         Assert.Equal(AmqpReplyCode.NotFound, error.ReplyCode);
 
-        release.TrySetResult();
+        held.Release.TrySetResult();
         using var reply = await inFlight.WaitAsync(Ct);
         Assert.Equal("still here", Text(reply));
     }
@@ -263,16 +249,10 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     public async Task Disposing_the_client_fails_its_calls_in_flight_and_refuses_new_ones()
     {
         var q = await DeclareQueueAsync(what: "rpc-dispose");
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = ServeAsync(q, async (_, ct) =>
-        {
-            arrived.TrySetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-            return default;
-        });
+        var held = ServeHeld(q, "never sent");
         var rpc = new AmqpRpcClient(Conn);
         var pending = rpc.CallAsync("", q, Utf8("x"), cancellationToken: Ct).AsTask();
-        await arrived.Task.WaitAsync(Ct);
+        await held.FirstArrived.Task.WaitAsync(Ct);
 
         await rpc.DisposeAsync();
 
