@@ -31,6 +31,7 @@ public sealed class AmqpRpcClient : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly RpcCallTable _calls;
     private readonly SemaphoreSlim _linkLock = new(1, 1);
+    private readonly CancellationTokenSource _disposing = new();
     private readonly ConcurrentDictionary<string, bool> _knownExchanges = new(StringComparer.Ordinal);
     private RpcLink? _link;
     private volatile bool _disposed;
@@ -136,19 +137,23 @@ public sealed class AmqpRpcClient : IAsyncDisposable
 
     private bool IsKnown(string exchange) => exchange.Length == 0 || _knownExchanges.ContainsKey(exchange);
 
-    // The slow path, bounded by the call's timeout: a link on the current connection, and a check that the exchange exists.
+    // The slow path, bounded by the call's timeout and by the client's disposal: a link on the current
+    // connection, and a check that the exchange exists.
     private async Task<RpcLink> PrepareAsync(string exchange, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var limit = timeout == Timeout.InfiniteTimeSpan ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit?.CancelAfter(timeout);
-        var token = limit?.Token ?? cancellationToken;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            limit.CancelAfter(timeout);
+        }
+
         try
         {
-            var link = await GetLinkAsync(token).ConfigureAwait(false);
+            var link = await GetLinkAsync(limit.Token).ConfigureAwait(false);
             if (!IsKnown(exchange))
             {
-                await using var check = await _connection.RentChannelAsync(cancellationToken: token).ConfigureAwait(false);
-                await check.ExchangeDeclareAsync(exchange, passive: true, cancellationToken: token).ConfigureAwait(false);
+                await using var check = await _connection.RentChannelAsync(cancellationToken: limit.Token).ConfigureAwait(false);
+                await check.ExchangeDeclareAsync(exchange, passive: true, cancellationToken: limit.Token).ConfigureAwait(false);
                 if (_knownExchanges.Count < KnownExchangeLimit)
                 {
                     _knownExchanges.TryAdd(exchange, true);
@@ -157,8 +162,9 @@ public sealed class AmqpRpcClient : IAsyncDisposable
 
             return link;
         }
-        catch (OperationCanceledException ex) when (limit is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
             throw new TimeoutException(
                 $"The RPC request to exchange \"{exchange}\" could not be sent within {timeout.TotalMilliseconds:0.###} ms: no connection to the broker was available.", ex);
         }
@@ -219,6 +225,8 @@ public sealed class AmqpRpcClient : IAsyncDisposable
         }
 
         _disposed = true;
+        // Calls still waiting for a connection give up now rather than keep the link lock.
+        await _disposing.CancelAsync().ConfigureAwait(false);
         RpcLink? link;
         await _linkLock.WaitAsync().ConfigureAwait(false);
         try
@@ -235,6 +243,7 @@ public sealed class AmqpRpcClient : IAsyncDisposable
             await link.CloseAsync(new ObjectDisposedException(nameof(AmqpRpcClient), "The RPC client was disposed while the call waited for its reply.")).ConfigureAwait(false);
         }
 
+        // _disposing stays undisposed: a call racing the disposal may still read its token.
         _calls.Dispose();
     }
 }

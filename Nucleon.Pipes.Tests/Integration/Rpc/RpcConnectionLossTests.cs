@@ -60,6 +60,24 @@ public sealed class RpcConnectionLossTests(BrokerFixture broker) : RpcTestBase(b
         Assert.Equal("answered later", Text(later));
     }
 
+    [Fact]
+    public async Task Disposing_the_client_ends_a_call_that_waits_for_a_connection()
+    {
+        var q = await DeclareQueueAsync(what: "rpc-dispose-down");
+        await using var proxy = new TcpFaultProxy(Broker.Host, Broker.Port);
+        await using var conn = await ConnectThroughAsync(proxy, "rpc-dispose-down");
+        var rpc = new AmqpRpcClient(conn, new RpcClientOptions { Timeout = Timeout.InfiniteTimeSpan });
+        proxy.RefuseNew = true;
+        proxy.CutAll();
+        await WaitUntilAsync(() => !conn.IsConnected, TimeSpan.FromSeconds(30), "the client to notice the cut");
+
+        var waiting = rpc.CallAsync("", q, Utf8("x"), cancellationToken: Ct).AsTask();
+        await AssertStaysPendingAsync(waiting, "a call while the broker is out of reach");
+        await rpc.DisposeAsync().AsTask().WaitAsync(Ct);
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting.WaitAsync(Ct));
+    }
+
     private static string Utf8Text(Message m) => System.Text.Encoding.UTF8.GetString(m.Body.Span);
 
     private async Task<AmqpConnection> ConnectThroughAsync(TcpFaultProxy proxy, string name)
