@@ -38,6 +38,14 @@ public class AmqpChannel : IAsyncDisposable
     /// <summary>True when publishes on this channel complete only on the broker's confirm.</summary>
     public bool PublisherConfirms => Core.Confirms is not null;
 
+    /// <summary>
+    /// On a confirm channel, the sequence number the next publish will get (1 for the first); 0 without
+    /// confirms. <see cref="AmqpPublishNackedException.SequenceNumber"/> and
+    /// <see cref="AmqpMessageReturnedException.SequenceNumber"/> carry the same numbers: with one publisher at a
+    /// time on the channel, read this just before a publish to know which number that publish gets.
+    /// </summary>
+    public ulong NextPublishSequenceNumber => Core.Confirms?.NextSequenceNumber ?? 0;
+
     /// <summary>The connection generation (1 for the first connection, +1 per reconnect) this channel belongs to.</summary>
     public int Generation => Core.Session.Generation;
 
