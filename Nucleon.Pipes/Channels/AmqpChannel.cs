@@ -171,7 +171,7 @@ public class AmqpChannel : IAsyncDisposable
     /// On a confirm-mode channel the task completes when the broker confirms, and fails with
     /// <see cref="AmqpPublishNackedException"/> or <see cref="AmqpMessageReturnedException"/>.
     /// </summary>
-    public ValueTask BasicPublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties = null,
+    internal ValueTask BasicPublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties = null,
         bool mandatory = false, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(exchange, nameof(exchange));
@@ -180,7 +180,7 @@ public class AmqpChannel : IAsyncDisposable
     }
 
     /// <summary>basic.get: fetches one message, or null when the queue is empty.</summary>
-    public Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default)
+    internal Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(queue, nameof(queue));
         return Core.GetAsync(queue, autoAck, cancellationToken);
