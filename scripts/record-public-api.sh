@@ -17,7 +17,7 @@ for project in "${projects[@]}"; do
         output="$(dotnet build "$project" -c Release --no-incremental 2>&1 || true)"
         added="$(symbols_of RS0016 <<<"$output")"
         # RS0017 names the stale entry's file; only those in PublicAPI.Unshipped.txt are dropped.
-        removed="$(grep -E "PublicAPI\.Unshipped\.txt\([0-9]+,[0-9]+\): error RS0017" <<<"$output" | symbols_of RS0017)"
+        removed="$( (grep -E "PublicAPI\.Unshipped\.txt\([0-9]+,[0-9]+\): error RS0017" <<<"$output" || true) | symbols_of RS0017)"
         [ -n "$added$removed" ] || break
         if [ -n "$removed" ]; then
             grep -vxF -f <(printf '%s\n' "$removed") "$unshipped" > "$unshipped.tmp" || true
