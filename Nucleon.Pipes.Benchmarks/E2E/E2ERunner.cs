@@ -3,13 +3,15 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Nucleon.Pipes.Benchmarks.Ceiling;
 
 namespace Nucleon.Pipes.Benchmarks.E2E;
 
 /// <summary>
-/// <c>e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b]</c>: every workload for
-/// Nucleon.Pipes and RabbitMQ.Client 7, alternating A B A B after a warm-up, medians and spread, written to
-/// benchmarks/results.md (+ per-target JSON) and benchmarks/ratios.svg.
+/// <c>e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--no-ceiling]</c>: every workload
+/// for Nucleon.Pipes and RabbitMQ.Client 7, and the four rows the raw-socket ceiling client runs, alternating
+/// A B C A B C after a warm-up, medians and spread, written to benchmarks/results.md (+ per-target JSON) and
+/// benchmarks/ratios.svg.
 /// </summary>
 internal static class E2ERunner
 {
@@ -26,7 +28,8 @@ internal static class E2ERunner
         string? uri = null;
         int runs = 3;
         string[] only = AllWorkloads;
-        string? clientOnly = null; // --client nucleon|rabbit: one client only, for profiling; results are not written
+        string? clientOnly = null; // --client nucleon|rabbit|ceiling: one client only, for profiling; results are not written
+        bool ceiling = true; // --no-ceiling: leave the raw-socket ceiling client out
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -46,6 +49,7 @@ internal static class E2ERunner
                 case "--rmq-throttle": RabbitWorkloads.ThrottlePercent = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
                 case "--client": clientOnly = args[++i]; break;
+                case "--no-ceiling": ceiling = false; break;
                 case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
@@ -92,10 +96,12 @@ internal static class E2ERunner
 
             IClientWorkloads[] clients = clientOnly switch
             {
+                null when ceiling => [new NucleonWorkloads(), new RabbitWorkloads(), new CeilingWorkloads()],
                 null => [new NucleonWorkloads(), new RabbitWorkloads()],
                 "nucleon" => [new NucleonWorkloads()],
                 "rabbit" => [new RabbitWorkloads()],
-                _ => throw new ArgumentException("--client must be nucleon or rabbit"),
+                "ceiling" => [new CeilingWorkloads()],
+                _ => throw new ArgumentException("--client must be nucleon, rabbit or ceiling"),
             };
             // row -> client -> samples
             var samples = new Dictionary<string, Dictionary<string, List<Sample>>>();
@@ -106,6 +112,11 @@ internal static class E2ERunner
                 {
                     foreach (var client in clients)
                     {
+                        if (client is CeilingWorkloads && !CeilingWorkloads.Supports(w))
+                        {
+                            continue;
+                        }
+
                         var sw = Stopwatch.StartNew();
                         List<(string Row, Sample Sample)> rows;
                         try
@@ -201,7 +212,7 @@ internal static class E2ERunner
     internal static RowSummary Summarize(string row, Dictionary<string, List<Sample>> byClient)
     {
         ClientSummary Of(string name) => byClient.TryGetValue(name, out var l) && l.Count > 0 ? ClientSummary.From(l) : new ClientSummary();
-        return new RowSummary { Row = row, Nucleon = Of("Nucleon.Pipes"), Rabbit = Of("RabbitMQ.Client") };
+        return new RowSummary { Row = row, Nucleon = Of("Nucleon.Pipes"), Rabbit = Of("RabbitMQ.Client"), Ceiling = Of(CeilingWorkloads.ClientName) };
     }
 
     internal static async Task<string> ServerVersionAsync(string uri)
@@ -314,6 +325,9 @@ internal sealed class RowSummary
     public string Row { get; set; } = "";
     public ClientSummary Nucleon { get; set; } = new();
     public ClientSummary Rabbit { get; set; } = new();
+
+    /// <summary>The raw-socket ceiling client (empty where it does not run the row, and in reports written before it existed).</summary>
+    public ClientSummary Ceiling { get; set; } = new();
 }
 
 /// <summary>Medians (and min/max) over the measured runs.</summary>

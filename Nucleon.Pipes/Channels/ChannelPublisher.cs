@@ -32,7 +32,12 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     /// <summary>Publishes one message: method, header and body frames encoded together into one command.</summary>
     public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
     {
-        channel.ThrowIfUnusable();
+        if (!channel.IsOpen)
+        {
+            // In the returned task, not thrown: a caller collecting publish tasks must not lose the others to one throw.
+            return ValueTask.FromException(channel.ClosedError());
+        }
+
         if (body.Length > channel.Session.Options.MaxMessageSize)
         {
             throw new ArgumentException($"The message body is {body.Length} bytes; MaxMessageSize is {channel.Session.Options.MaxMessageSize}.", nameof(body));

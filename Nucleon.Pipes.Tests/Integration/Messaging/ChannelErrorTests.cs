@@ -127,4 +127,14 @@ public sealed class ChannelErrorTests(BrokerFixture broker) : MessagingTestBase(
         await ch.QueueDeclareAsync(q, exclusive: true, cancellationToken: Ct);
         Assert.True(Conn.IsConnected);
     }
+
+    [Fact]
+    public async Task Publishing_on_a_channel_the_broker_closed_fails_in_the_returned_task_not_by_throwing()
+    {
+        await using var ch = await Conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = true }, Ct);
+        await Assert.ThrowsAsync<AmqpChannelException>(() => ch.QueueDeclareAsync($"missing-{Guid.NewGuid():N}", passive: true, cancellationToken: Ct));
+        // Collected first, awaited later (as a batch publisher does): the call itself must not throw.
+        Task publish = ch.PublishAsync("", "nowhere", new byte[] { 1 }, cancellationToken: Ct).AsTask();
+        await Assert.ThrowsAnyAsync<AmqpException>(() => publish);
+    }
 }
