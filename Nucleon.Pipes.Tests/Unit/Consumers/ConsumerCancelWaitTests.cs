@@ -17,17 +17,8 @@ public sealed class ConsumerCancelWaitTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        await using var conn = new AmqpConnection(new AmqpConnectionOptions
-        {
-            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
-            Heartbeat = TimeSpan.Zero,
-        });
-        var connect = conn.ConnectAsync(ct);
-        await server.AcceptAndHandshakeAsync();
-        await connect.WaitAsync(ct);
-        var allocating = conn.AllocateChannelAsync(cancellationToken: ct);
-        await server.AnswerChannelOpenAsync(1);
-        await using var ch = await allocating.WaitAsync(ct);
+        await using var conn = await server.ConnectClientAsync();
+        await using var ch = await server.OpenClientChannelAsync(conn);
 
         var consuming = ch.BasicConsumeAsync("q", new ConsumeOptions { Prefetch = 10 }, ct);
         await server.ReadMethodAsync(1, MethodIds.BasicQos);
@@ -56,9 +47,6 @@ public sealed class ConsumerCancelWaitTests
         Assert.True(conn.IsConnected);
         Assert.True(ch.IsOpen);
 
-        var closing = conn.CloseAsync(ct);
-        await server.ReadConnectionCloseAsync();
-        await server.SendMethodAsync(0, new ConnectionCloseOk());
-        await closing.WaitAsync(ct);
+        await server.CloseClientAsync(conn);
     }
 }
