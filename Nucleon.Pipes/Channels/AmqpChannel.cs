@@ -198,9 +198,13 @@ public class AmqpChannel : IAsyncDisposable
     public ValueTask BasicRejectAsync(ulong deliveryTag, bool requeue = true, CancellationToken cancellationToken = default) =>
         Core.SettleAsync(SettleKind.Reject, deliveryTag, false, requeue, cancellationToken);
 
-    /// <summary>basic.recover: asks the broker to redeliver this channel's unacknowledged messages.</summary>
-    public async Task BasicRecoverAsync(bool requeue = true, CancellationToken cancellationToken = default) =>
-        await Core.CallAsync<BasicRecover, BasicRecoverOk>(new BasicRecover(requeue), cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// basic.recover: asks the broker to requeue this channel's unacknowledged messages (they are
+    /// redelivered, to this or another consumer). Always with requeue=true: RabbitMQ answers requeue=false
+    /// by closing the whole connection (540 NOT_IMPLEMENTED).
+    /// </summary>
+    public async Task BasicRecoverAsync(CancellationToken cancellationToken = default) =>
+        await Core.CallAsync<BasicRecover, BasicRecoverOk>(new BasicRecover(Requeue: true), cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Handler for mandatory messages the broker returns on a channel without publisher confirms
