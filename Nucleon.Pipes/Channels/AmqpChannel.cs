@@ -138,11 +138,12 @@ public class AmqpChannel : IAsyncDisposable
     /// basic.qos: limits unacknowledged deliveries (per consumer, or per channel with <paramref name="global"/>).
     /// Note: consumers started with <see cref="BasicConsumeAsync"/> or <c>ConsumeAsync</c> send their own
     /// per-consumer basic.qos (<see cref="ConsumeOptions.Prefetch"/>), and RabbitMQ then drops an earlier
-    /// channel-wide limit; set a global limit after starting consumers.
+    /// channel-wide limit; set a global limit after starting consumers. There is no byte limit
+    /// (prefetch-size): RabbitMQ answers a non-zero one by closing the whole connection (540 NOT_IMPLEMENTED).
     /// </summary>
-    public async Task BasicQosAsync(ushort prefetchCount, uint prefetchSize = 0, bool global = false, CancellationToken cancellationToken = default)
+    public async Task BasicQosAsync(ushort prefetchCount, bool global = false, CancellationToken cancellationToken = default)
     {
-        await Core.CallAsync<BasicQos, BasicQosOk>(new BasicQos(prefetchSize, prefetchCount, global), cancellationToken).ConfigureAwait(false);
+        await Core.CallAsync<BasicQos, BasicQosOk>(new BasicQos(0, prefetchCount, global), cancellationToken).ConfigureAwait(false);
         Core.Dirty = true;
     }
 
