@@ -9,10 +9,10 @@ namespace Nucleon.Pipes;
 public sealed record AmqpConnectionOptions
 {
     /// <summary>The default AMQP port.</summary>
-    public const int DefaultPort = 5672;
+    internal const int DefaultPort = 5672;
 
     /// <summary>The default AMQP-over-TLS port.</summary>
-    public const int DefaultTlsPort = 5671;
+    internal const int DefaultTlsPort = 5671;
 
     /// <summary>Client properties the client sets itself (see <see cref="ClientProperties"/>).</summary>
     internal static readonly HashSet<string> ReservedClientProperties =
@@ -137,7 +137,7 @@ public sealed record AmqpConnectionOptions
     public Func<CancellationToken, ValueTask<AmqpCredentials>>? CredentialsProvider { get; init; }
 
     /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Parses an AMQP URI (see <see cref="AmqpUri"/> for the accepted form).</summary>
     /// <exception cref="UriFormatException">The URI is malformed.</exception>
