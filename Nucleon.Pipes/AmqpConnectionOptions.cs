@@ -19,7 +19,9 @@ public sealed record AmqpConnectionOptions
         new(StringComparer.Ordinal) { "product", "version", "platform", "information", "capabilities", "connection_name" };
 
     // The default's own instance: Microsoft.Extensions.Configuration's binder appends configured items to the list
-    // it finds, so a bound list that starts with this very object is the default followed by the configured ones.
+    // it finds and sets a new array, so an array that starts with this very object is the default followed by the
+    // configured ones. Lists an application builds (collection expressions, List<T>) are taken as they are; only an
+    // array that starts with this instance, as the binder makes, loses it (ToArray() of the default plus more would too).
     private static readonly AmqpEndpoint DefaultEndpoint = new("localhost", DefaultPort);
     private readonly IReadOnlyList<AmqpEndpoint> _endpoints = [DefaultEndpoint];
 
@@ -33,7 +35,7 @@ public sealed record AmqpConnectionOptions
         init
         {
             ArgumentNullException.ThrowIfNull(value);
-            _endpoints = value.Count > 1 && ReferenceEquals(value[0], DefaultEndpoint) ? [.. value.Skip(1)] : value;
+            _endpoints = value is AmqpEndpoint[] { Length: > 1 } bound && ReferenceEquals(bound[0], DefaultEndpoint) ? bound[1..] : value;
         }
     }
 
@@ -50,7 +52,7 @@ public sealed record AmqpConnectionOptions
     public bool UseTls { get; init; }
 
     /// <summary>TLS settings used when <see cref="UseTls"/> is on. Default: validate the chain and host name against the system store.</summary>
-    public AmqpTlsOptions Tls { get; init; } = AmqpTlsOptions.Default;
+    public AmqpTlsOptions Tls { get; init; } = new(); // its own: the configuration binder binds into the instance it finds
 
     /// <summary>
     /// Heartbeat interval the client asks for; the lower of this and the broker's value is used
