@@ -151,17 +151,11 @@ public sealed record AmqpConnectionOptions
 
     internal void Validate()
     {
-        if (ClientProperties is { } extra)
+        foreach (var key in ClientProperties?.Keys ?? [])
         {
-            // Refused here, with the key, rather than as a broken handshake on every connect.
-            foreach (var (key, value) in extra)
+            if (ReservedClientProperties.Contains(key))
             {
-                if (ReservedClientProperties.Contains(key))
-                {
-                    throw new ArgumentException($"Client property '{key}' is the client's own; use another key.", nameof(ClientProperties));
-                }
-
-                _ = Framing.FieldTableCodec.GetValueSize(value);
+                throw new ArgumentException($"Client property '{key}' is the client's own; use another key.", nameof(ClientProperties));
             }
         }
 
@@ -224,5 +218,11 @@ public sealed record AmqpConnectionOptions
         ArgumentNullException.ThrowIfNull(VirtualHost, nameof(VirtualHost));
         ArgumentNullException.ThrowIfNull(UserName, nameof(UserName));
         ArgumentNullException.ThrowIfNull(Password, nameof(Password));
+
+        // Refused here, naming the key, rather than as a failed handshake on every connect.
+        if (ConnectionHandshake.StartOkOversize(this) is { } oversize)
+        {
+            throw new ArgumentException(oversize + ".", nameof(ClientProperties));
+        }
     }
 }
