@@ -132,9 +132,11 @@ public sealed record AmqpConnectionOptions
     /// <summary>
     /// Asked for the credentials before every connection attempt (the first connect and each reconnect), so
     /// rotated passwords or short-lived tokens are picked up; <see cref="UserName"/> and <see cref="Password"/>
-    /// are then not used. A provider that throws (or does not answer within <see cref="ConnectionTimeout"/>)
-    /// fails that attempt like an unreachable broker: it is reported to <see cref="AmqpConnection.OnError"/>
-    /// and retried with back-off. Default: none.
+    /// are then not used. Its token is cancelled after <see cref="ConnectionTimeout"/> or when the connection is
+    /// closed. A provider that throws, returns credentials without a user name or password, or does not answer
+    /// within <see cref="ConnectionTimeout"/> (even one that ignores its token) fails that attempt like an
+    /// unreachable broker: it is reported to <see cref="AmqpConnection.OnError"/> and retried with back-off.
+    /// Default: none.
     /// </summary>
     public Func<CancellationToken, ValueTask<AmqpCredentials>>? CredentialsProvider { get; init; }
 
