@@ -153,7 +153,7 @@ internal sealed class ChannelInbound(ChannelCore channel)
         channel.Session.Owner.Metrics.Returned(channel.Session, delivery.Exchange);
         if (channel.Confirms is { } confirms)
         {
-            confirms.Returned(new AmqpMessageReturnedException(_content.ReturnCode, _content.ReturnText, delivery.Exchange, delivery.RoutingKey));
+            confirms.Returned(new AmqpMessageReturnedException(_content.ReturnCode, _content.ReturnText, delivery.Exchange, delivery.RoutingKey, delivery.Properties));
             return;
         }
 
