@@ -8,7 +8,7 @@ using Nucleon.Pipes.Benchmarks.Ceiling;
 namespace Nucleon.Pipes.Benchmarks.E2E;
 
 /// <summary>
-/// <c>e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--no-ceiling]</c>: every workload
+/// <c>e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--no-ceiling] [--otel]</c>: every workload
 /// for Nucleon.Pipes and RabbitMQ.Client 7, and the four rows the raw-socket ceiling client runs, alternating
 /// A B C A B C after a warm-up, medians and spread, written to benchmarks/results.md (+ per-target JSON) and
 /// benchmarks/ratios.svg.
@@ -52,6 +52,8 @@ internal static class E2ERunner
                 case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
                 case "--client": clientOnly = args[++i]; break;
                 case "--no-ceiling": ceiling = false; break;
+                // The OpenTelemetry SDK listens to both clients (tracing and metrics, in-memory exporters).
+                case "--otel": OtelListening.Instance ??= new OtelListening(); break;
                 case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
@@ -129,6 +131,11 @@ internal static class E2ERunner
                         {
                             Console.WriteLine($"  {w} {client.Name} run {run}: FAILED {ex.GetType().Name}: {ex.Message}");
                             continue;
+                        }
+
+                        if (OtelListening.Instance is { } otel)
+                        {
+                            Console.WriteLine($"  ({otel.TakeSpans():N0} spans exported)");
                         }
 
                         foreach (var (row, s) in rows)

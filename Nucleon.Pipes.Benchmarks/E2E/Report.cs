@@ -160,10 +160,13 @@ internal static class Report
         }
 
         // The hand-written part: where targets are missed and what the profiles say.
-        string analysis = Path.Combine(dir, "analysis.md");
-        if (File.Exists(analysis))
+        foreach (string notes in new[] { "analysis.md", "observability.md" })
         {
-            sb.AppendLine(File.ReadAllText(analysis));
+            string path = Path.Combine(dir, notes);
+            if (File.Exists(path))
+            {
+                sb.AppendLine(File.ReadAllText(path));
+            }
         }
 
         File.WriteAllText(Path.Combine(dir, "results.md"), sb.ToString());
