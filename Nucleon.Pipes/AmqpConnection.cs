@@ -123,8 +123,8 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
-        Metrics.Start();
         var first = _supervisor.Start();
+        Metrics.Start();
         try
         {
             await first.WaitAsync(Options.InitialConnectTimeout, Options.TimeProvider, cancellationToken).ConfigureAwait(false);

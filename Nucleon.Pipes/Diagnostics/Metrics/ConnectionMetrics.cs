@@ -30,11 +30,32 @@ internal sealed class ConnectionMetrics
 
     public PipesMetrics Instruments { get; }
 
-    /// <summary>The connection started: the observable instruments include it from now on.</summary>
-    public void Start() => Instruments.Add(this);
+    // Its own lock: Start takes it and then the meter's; the meter's Remove takes the meter's and then _lock (bytes).
+    private readonly object _lifecycle = new();
+    private bool _stopped; // under _lifecycle: once closed for good, a late Start must not report it again
 
-    /// <summary>Closed for good: its counters stop being reported.</summary>
-    public void Stop() => Instruments.Remove(this);
+    /// <summary>The connection started: the observable instruments include it from now on (never after <see cref="Stop"/>).</summary>
+    public void Start()
+    {
+        lock (_lifecycle)
+        {
+            if (!_stopped)
+            {
+                Instruments.Add(this);
+            }
+        }
+    }
+
+    /// <summary>Closed for good: its counters stop being reported (its reconnects and bytes stay in the totals).</summary>
+    public void Stop()
+    {
+        lock (_lifecycle)
+        {
+            _stopped = true;
+        }
+
+        Instruments.Remove(this);
+    }
 
     /// <summary>
     /// The attributes of a per-message measurement on <paramref name="session"/>: messaging.system, the
