@@ -20,9 +20,11 @@ internal sealed class ConsumerState
         Tag = tag;
         TagUtf8 = Encoding.UTF8.GetBytes(tag);
         AutoAck = autoAck;
+        var inbox = new DeliveryInbox(inboxCapacity, overflowByteLimit);
+        Inbox = inbox;
         int baseLimit = Math.Min(inboxCapacity + 2, 4096);
-        Pool = new DeliveryPool(this, baseLimit, baseLimit + (int)Math.Min(overflowByteLimit / DeliveryInbox.MessageOverhead, MaxBurstPool), time);
-        Inbox = new DeliveryInbox(inboxCapacity, overflowByteLimit);
+        Pool = new DeliveryPool(this, baseLimit, baseLimit + (int)Math.Min(overflowByteLimit / DeliveryInbox.MessageOverhead, MaxBurstPool), time,
+            onCalm: inbox.TrimOverflow);
         OverflowByteLimit = overflowByteLimit;
     }
 

@@ -19,6 +19,7 @@ internal sealed class DeliveryPool
     private readonly ConcurrentQueue<Delivery> _items = new();
     private readonly ConsumerState? _owner;
     private readonly TimeProvider _time;
+    private readonly Action? _onCalm;
     private readonly int _baseLimit;
     private readonly int _maxLimit;
     private readonly Lock _timerLock = new();
@@ -32,8 +33,10 @@ internal sealed class DeliveryPool
     /// <param name="baseLimit">Deliveries kept in steady state.</param>
     /// <param name="maxLimit">Deliveries kept at most after a burst.</param>
     /// <param name="time">The clock of the <see cref="CalmPeriod"/> timer.</param>
-    public DeliveryPool(ConsumerState? owner, int baseLimit, int maxLimit, TimeProvider time)
+    /// <param name="onCalm">Also run when the pool is cut back (the inbox lets go of its spare overflow segments).</param>
+    public DeliveryPool(ConsumerState? owner, int baseLimit, int maxLimit, TimeProvider time, Action? onCalm = null)
     {
+        _onCalm = onCalm;
         ArgumentOutOfRangeException.ThrowIfNegative(baseLimit);
         _owner = owner;
         _baseLimit = baseLimit;
@@ -114,5 +117,7 @@ internal sealed class DeliveryPool
         {
             Interlocked.Decrement(ref _pooled);
         }
+
+        _onCalm?.Invoke();
     }
 }
