@@ -4,9 +4,10 @@ using System.Diagnostics;
 namespace Nucleon.Pipes.Tests.Integration.Observability;
 
 /// <summary>
-/// An <see cref="ActivityListener"/> on the given sources that keeps the activities stopped in one trace (the
-/// test's own root), so spans of tests running at the same time are not mixed in. Spans linked to that trace
-/// (a consumer that links instead of parenting) are kept too.
+/// An <see cref="ActivityListener"/> on the given sources that samples only the traces its tests start (roots
+/// from <see cref="TestSource"/>) and what descends from or links to them. Tests running at the same time in
+/// other collections publish and consume unobserved: no span of theirs is recorded here, and no trace context
+/// is written into their messages' headers.
 /// </summary>
 internal sealed class ActivityRecorder : IDisposable
 {
@@ -15,6 +16,7 @@ internal sealed class ActivityRecorder : IDisposable
     private readonly ActivityListener _listener;
     private readonly ConcurrentQueue<Activity> _stopped = new();
     private readonly ConcurrentQueue<Activity> _started = new();
+    private readonly ConcurrentDictionary<ActivityTraceId, bool> _traces = new();
 
     public ActivityRecorder(params string[] sources)
     {
@@ -22,11 +24,38 @@ internal sealed class ActivityRecorder : IDisposable
         _listener = new ActivityListener
         {
             ShouldListenTo = s => names.Contains(s.Name),
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            Sample = Sample,
             ActivityStarted = a => _started.Enqueue(a),
             ActivityStopped = a => _stopped.Enqueue(a),
         };
         ActivitySource.AddActivityListener(_listener);
+    }
+
+    private ActivitySamplingResult Sample(ref ActivityCreationOptions<ActivityContext> options)
+    {
+        if (options.Source == TestSource)
+        {
+            _traces[options.TraceId] = true;
+            return ActivitySamplingResult.AllDataAndRecorded;
+        }
+
+        if (_traces.ContainsKey(options.Parent.TraceId))
+        {
+            return ActivitySamplingResult.AllDataAndRecorded;
+        }
+
+        if (options.Links is { } links)
+        {
+            foreach (var link in links)
+            {
+                if (_traces.ContainsKey(link.Context.TraceId))
+                {
+                    return ActivitySamplingResult.AllDataAndRecorded;
+                }
+            }
+        }
+
+        return ActivitySamplingResult.None;
     }
 
     /// <summary>Stopped activities in <paramref name="trace"/> or linked to it.</summary>

@@ -124,7 +124,7 @@ public sealed class MetricsTests(BrokerFixture broker)
     }
 
     [Fact]
-    public async Task Returned_and_failed_publishes_carry_error_type_and_the_consumer_inbox_depth_is_observed()
+    public async Task Nacked_and_returned_publishes_are_counted_with_error_type_and_the_consumer_inbox_depth_is_observed()
     {
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
@@ -140,12 +140,25 @@ public sealed class MetricsTests(BrokerFixture broker)
                 await pub.PublishAsync("amq.direct", "nobody-binds-this-" + queue, new byte[1], mandatory: true, cancellationToken: ct));
         }
 
+        // A full queue that rejects publishes: RabbitMQ nacks them.
+        string full = queue + "-full";
+        await using (var declaring = await conn.AllocateChannelAsync(cancellationToken: ct))
+        {
+            await declaring.QueueDeclareAsync(full, exclusive: true,
+                arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: ct);
+            await using var pub = await conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, ct);
+            await Assert.ThrowsAsync<AmqpPublishNackedException>(async () => await pub.PublishAsync("", full, new byte[1], cancellationToken: ct));
+            Assert.Equal(1, Assert.Single(metrics.Named("nucleon.pipes.publish.nacks")).Value);
+            Assert.Equal(typeof(AmqpPublishNackedException).FullName,
+                Assert.Single(metrics.Named("messaging.client.sent.messages"), r => (string?)r.Tag("messaging.destination.name") == "amq.default").Tag("error.type"));
+        }
+
         var returned = Assert.Single(metrics.Named("nucleon.pipes.publish.returns"));
         Assert.Equal("amq.direct", returned.Tag("messaging.destination.name"));
-        var failed = Assert.Single(metrics.Named("messaging.client.sent.messages"));
+        var failed = Assert.Single(metrics.Named("messaging.client.sent.messages"), r => (string?)r.Tag("messaging.destination.name") == "amq.direct");
         Assert.Equal(typeof(AmqpMessageReturnedException).FullName, failed.Tag("error.type"));
         Assert.Equal(typeof(AmqpMessageReturnedException).FullName,
-            Assert.Single(metrics.Named("messaging.client.operation.duration")).Tag("error.type"));
+            Assert.Single(metrics.Named("messaging.client.operation.duration"), r => (string?)r.Tag("messaging.destination.name") == "amq.direct").Tag("error.type"));
 
         // Five messages in the queue, a consumer with prefetch 5 that has read none: its inbox fills to 5.
         await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
