@@ -22,10 +22,9 @@ public sealed class TracingInteropTests(BrokerFixture broker)
         var ct = cts.Token;
         using var recorder = new ActivityRecorder("Nucleon.Pipes", "RabbitMQ.Client.Publisher", "RabbitMQ.Client.Subscriber");
         string queue = BrokerConnectionInfo.UniqueName("nucleon-trace-rmq-in");
-        var factory = new Rmq.ConnectionFactory { Uri = new Uri(broker.AmqpUri) };
-        await using var rmqConnection = await factory.CreateConnectionAsync(ct);
-        await using var rmqChannel = await rmqConnection.CreateChannelAsync(cancellationToken: ct);
-        await rmqChannel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: true, cancellationToken: ct);
+        var (rmqConnection, rmqChannel) = await OpenRabbitAsync(queue, exclusive: false, ct);
+        await using var rmqConnectionScope = rmqConnection;
+        await using var rmqChannelScope = rmqChannel;
 
         ActivityTraceId trace;
         using (var root = ActivityRecorder.TestSource.StartActivity("test root")!)
@@ -58,10 +57,9 @@ public sealed class TracingInteropTests(BrokerFixture broker)
         var ct = cts.Token;
         using var recorder = new ActivityRecorder("Nucleon.Pipes", "RabbitMQ.Client.Publisher", "RabbitMQ.Client.Subscriber");
         string queue = BrokerConnectionInfo.UniqueName("nucleon-trace-rmq-out");
-        var factory = new Rmq.ConnectionFactory { Uri = new Uri(broker.AmqpUri) };
-        await using var rmqConnection = await factory.CreateConnectionAsync(ct);
-        await using var rmqChannel = await rmqConnection.CreateChannelAsync(cancellationToken: ct);
-        await rmqChannel.QueueDeclareAsync(queue, durable: false, exclusive: true, autoDelete: true, cancellationToken: ct);
+        var (rmqConnection, rmqChannel) = await OpenRabbitAsync(queue, exclusive: true, ct);
+        await using var rmqConnectionScope = rmqConnection;
+        await using var rmqChannelScope = rmqChannel;
         var delivered = new TaskCompletionSource<ActivityContext>(TaskCreationOptions.RunContinuationsAsynchronously);
         var consumer = new RmqEvents.AsyncEventingBasicConsumer(rmqChannel);
         consumer.ReceivedAsync += (_, _) =>
@@ -90,5 +88,23 @@ public sealed class TracingInteropTests(BrokerFixture broker)
         var link = Assert.Single(deliver.Links);
         Assert.Equal(trace, link.Context.TraceId);
         Assert.Equal(publish.SpanId, link.Context.SpanId);
+    }
+
+    // A RabbitMQ.Client connection and channel, and an auto-delete queue declared with them.
+    private async Task<(Rmq.IConnection Connection, Rmq.IChannel Channel)> OpenRabbitAsync(string queue, bool exclusive, CancellationToken ct)
+    {
+        var factory = new Rmq.ConnectionFactory { Uri = new Uri(broker.AmqpUri) };
+        var connection = await factory.CreateConnectionAsync(ct);
+        try
+        {
+            var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+            await channel.QueueDeclareAsync(queue, durable: false, exclusive: exclusive, autoDelete: true, cancellationToken: ct);
+            return (connection, channel);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 }

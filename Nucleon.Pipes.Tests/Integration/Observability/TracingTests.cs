@@ -20,11 +20,9 @@ public sealed class TracingTests(BrokerFixture broker)
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
         using var recorder = new ActivityRecorder("Nucleon.Pipes");
-        await using var conn = new AmqpConnection(broker.AmqpUri);
-        await conn.ConnectAsync(ct);
-        await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
-        string queue = BrokerConnectionInfo.UniqueName("nucleon-trace");
-        await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+        var (conn, ch, queue) = await OpenAsync("nucleon-trace", ct);
+        await using var connection = conn;
+        await using var channel = ch;
 
         var callerHeaders = new Dictionary<string, object?> { ["app"] = "kept" };
         var properties = new BasicProperties { MessageId = "m-1", CorrelationId = "c-1", Headers = callerHeaders };
@@ -86,11 +84,9 @@ public sealed class TracingTests(BrokerFixture broker)
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
         using var recorder = new ActivityRecorder("Nucleon.Pipes");
-        await using var conn = new AmqpConnection(broker.AmqpUri);
-        await conn.ConnectAsync(ct);
-        await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
-        string queue = BrokerConnectionInfo.UniqueName("nucleon-trace-settle");
-        await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+        var (conn, ch, queue) = await OpenAsync("nucleon-trace-settle", ct);
+        await using var connection = conn;
+        await using var channel = ch;
 
         using var root = ActivityRecorder.TestSource.StartActivity("test root")!;
         var trace = root.TraceId;
@@ -125,11 +121,9 @@ public sealed class TracingTests(BrokerFixture broker)
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
         using var recorder = new ActivityRecorder("Nucleon.Pipes");
-        await using var conn = new AmqpConnection(AmqpConnectionOptions.Parse(broker.AmqpUri) with { LinkProcessSpans = true });
-        await conn.ConnectAsync(ct);
-        await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
-        string queue = BrokerConnectionInfo.UniqueName("nucleon-trace-link");
-        await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+        var (conn, ch, queue) = await OpenAsync("nucleon-trace-link", ct, AmqpConnectionOptions.Parse(broker.AmqpUri) with { LinkProcessSpans = true });
+        await using var connection = conn;
+        await using var channel = ch;
 
         ActivityTraceId trace;
         using (var root = ActivityRecorder.TestSource.StartActivity("test root")!)
@@ -158,11 +152,9 @@ public sealed class TracingTests(BrokerFixture broker)
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
         using var recorder = new ActivityRecorder("Nucleon.Pipes");
-        await using var conn = new AmqpConnection(broker.AmqpUri);
-        await conn.ConnectAsync(ct);
-        await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
-        string queue = BrokerConnectionInfo.UniqueName("nucleon-trace-process");
-        await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+        var (conn, ch, queue) = await OpenAsync("nucleon-trace-process", ct);
+        await using var connection = conn;
+        await using var channel = ch;
 
         ActivityTraceId trace;
         using (var root = ActivityRecorder.TestSource.StartActivity("test root")!)
@@ -199,5 +191,24 @@ public sealed class TracingTests(BrokerFixture broker)
 
         var publishes = recorder.Stopped(trace).Where(a => a.Kind == ActivityKind.Producer).Select(a => a.SpanId).ToHashSet();
         Assert.All(processes, p => Assert.Contains(p.ParentSpanId, publishes));
+    }
+
+    // A connection, a channel of it and an exclusive queue declared on that channel.
+    private async Task<(AmqpConnection Connection, MessageChannel Channel, string Queue)> OpenAsync(string what, CancellationToken ct, AmqpConnectionOptions? options = null)
+    {
+        var conn = new AmqpConnection(options ?? AmqpConnectionOptions.Parse(broker.AmqpUri));
+        try
+        {
+            await conn.ConnectAsync(ct);
+            var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
+            string queue = BrokerConnectionInfo.UniqueName(what);
+            await ch.QueueDeclareAsync(queue, exclusive: true, cancellationToken: ct);
+            return (conn, ch, queue);
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
     }
 }
