@@ -101,10 +101,27 @@ public sealed class TracingTests(BrokerFixture broker)
         Assert.Equal(ActivityStatusCode.Error, returned.Status);
         Assert.Equal(typeof(AmqpMessageReturnedException).FullName, returned.GetTagItem("error.type"));
 
-        await foreach (var m in ch.ConsumeAsync(queue, cancellationToken: ct))
+        // The connection's resilient stream this time; two messages: the first is left unsettled (the loop moving on
+        // ends its span), the second is acked (the ack ends it).
+        await using (var confirming = await conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, ct))
+        {
+            await confirming.PublishAsync("", queue, new byte[1], cancellationToken: ct);
+        }
+
+        Activity? first = null;
+        await foreach (var m in conn.ConsumeAsync(queue, new ConsumeOptions { Prefetch = 2 }, ct))
         {
             var span = Activity.Current!;
             Assert.Equal(ActivityKind.Consumer, span.Kind);
+            Assert.False(span.IsStopped);
+            if (first is null)
+            {
+                first = span;
+                continue;
+            }
+
+            Assert.True(first.IsStopped);
+            Assert.NotSame(first, span);
             await m.AckAsync(cancellationToken: ct);
             // Settled: the span is over and the loop's current activity is the one from before it.
             Assert.True(span.IsStopped);
