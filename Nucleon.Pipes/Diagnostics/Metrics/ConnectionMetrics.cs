@@ -19,8 +19,7 @@ internal sealed class ConnectionMetrics
     private ConnectionSession? _lastSession;
     private long _bytesSentBefore;
     private long _bytesReceivedBefore;
-    private AmqpEndpoint? _endpoint;
-    private object _port = 0;
+    private EndpointPort? _port; // one reference, so a reader never pairs one endpoint with another's port
 
     public ConnectionMetrics(AmqpConnection connection)
     {
@@ -99,14 +98,17 @@ internal sealed class ConnectionMetrics
     // The port as an attribute value, boxed once per endpoint rather than per measurement.
     private object Port(AmqpEndpoint endpoint)
     {
-        if (!ReferenceEquals(Volatile.Read(ref _endpoint), endpoint))
+        var cached = Volatile.Read(ref _port);
+        if (cached is null || !ReferenceEquals(cached.Endpoint, endpoint))
         {
-            Volatile.Write(ref _port, endpoint.Port);
-            Volatile.Write(ref _endpoint, endpoint);
+            cached = new EndpointPort(endpoint, endpoint.Port);
+            Volatile.Write(ref _port, cached);
         }
 
-        return Volatile.Read(ref _port);
+        return cached.Port;
     }
+
+    private sealed record EndpointPort(AmqpEndpoint Endpoint, object Port);
 
     private ConnectionSession? Open => _connection.CurrentSession is { IsOpen: true } session ? session : null;
 
