@@ -43,6 +43,7 @@ internal sealed class ConnectionSession
         _channels.Initialize(ChannelMax);
         Writer = new OutboundWriter(transport.Output, 64, options.TimeProvider, transport.SendProgress);
         Writer.FinalWritten = () => _ = SignalFinalSentAsync();
+        owner.Metrics.Track(this);
     }
 
     /// <summary>channel.open requests sent on this connection (shows pooled reuse in tests).</summary>

@@ -7,7 +7,8 @@ namespace Nucleon.Pipes.Diagnostics.Metrics;
 /// <summary>
 /// What one <see cref="AmqpConnection"/> contributes to the meter: the readings of its observable instruments
 /// (taken from counters the connection keeps anyway) and the attributes of its per-message measurements.
-/// Byte counts run across generations: a generation's final count is kept when the next one is first seen.
+/// Byte counts run across generations: each session is tracked when it is created, and a generation's final
+/// counts join the totals when the next one starts.
 /// </summary>
 internal sealed class ConnectionMetrics
 {
@@ -164,24 +165,27 @@ internal sealed class ConnectionMetrics
 
     public long BytesReceived() => Bytes().Received;
 
-    // Totals across generations: when a new generation shows up, the last one's final counts are added to the base.
+    /// <summary>A new generation's session exists: the previous one has ended, so its byte counts are final and join the totals.</summary>
+    public void Track(ConnectionSession session)
+    {
+        lock (_lock)
+        {
+            if (_lastSession is { } ended)
+            {
+                _bytesSentBefore += ended.Writer.BytesFlushed;
+                _bytesReceivedBefore += ended.BytesReceived;
+            }
+
+            _lastSession = session;
+        }
+    }
+
     private (long Sent, long Received) Bytes()
     {
         lock (_lock)
         {
-            var current = _connection.CurrentSession;
-            if (!ReferenceEquals(current, _lastSession))
-            {
-                if (_lastSession is { } ended)
-                {
-                    _bytesSentBefore += ended.Writer.BytesFlushed;
-                    _bytesReceivedBefore += ended.BytesReceived;
-                }
-
-                _lastSession = current;
-            }
-
-            return (_bytesSentBefore + (current?.Writer.BytesFlushed ?? 0), _bytesReceivedBefore + (current?.BytesReceived ?? 0));
+            var last = _lastSession;
+            return (_bytesSentBefore + (last?.Writer.BytesFlushed ?? 0), _bytesReceivedBefore + (last?.BytesReceived ?? 0));
         }
     }
 }
