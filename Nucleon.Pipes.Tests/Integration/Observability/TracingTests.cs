@@ -79,7 +79,7 @@ public sealed class TracingTests(BrokerFixture broker)
     }
 
     [Fact]
-    public async Task The_process_span_ends_at_the_settle_and_a_returned_publish_ends_its_span_with_an_error()
+    public async Task The_process_span_ends_at_the_settle_or_the_next_step_and_returned_or_nacked_publishes_end_their_spans_with_an_error()
     {
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
@@ -100,6 +100,19 @@ public sealed class TracingTests(BrokerFixture broker)
         var returned = Assert.Single(recorder.Stopped(trace), a => a.DisplayName == "publish amq.direct");
         Assert.Equal(ActivityStatusCode.Error, returned.Status);
         Assert.Equal(typeof(AmqpMessageReturnedException).FullName, returned.GetTagItem("error.type"));
+
+        // A nack (a full queue that rejects publishes) ends the span with an error too.
+        string full = queue + "-full";
+        await ch.QueueDeclareAsync(full, exclusive: true,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: ct);
+        await using (var confirming = await conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, ct))
+        {
+            await Assert.ThrowsAsync<AmqpPublishNackedException>(async () => await confirming.PublishAsync("", full, new byte[1], cancellationToken: ct));
+        }
+
+        var nacked = Assert.Single(recorder.Stopped(trace), a => a.Kind == ActivityKind.Producer && (string?)a.GetTagItem("messaging.rabbitmq.destination.routing_key") == full);
+        Assert.Equal(ActivityStatusCode.Error, nacked.Status);
+        Assert.Equal(typeof(AmqpPublishNackedException).FullName, nacked.GetTagItem("error.type"));
 
         // The connection's resilient stream this time; two messages: the first is left unsettled (the loop moving on
         // ends its span), the second is acked (the ack ends it).
