@@ -75,8 +75,6 @@ internal static class ProcessTelemetry
 
         long started = Interlocked.Exchange(ref delivery.ProcessStarted, 0);
         var span = Interlocked.Exchange(ref delivery.ProcessSpan, null);
-        var outer = delivery.ProcessOuter;
-        delivery.ProcessOuter = null;
         if (started != 0 && delivery.Owner is { } consumer)
         {
             var session = consumer.Channel.Session;
@@ -86,6 +84,9 @@ internal static class ProcessTelemetry
 
         if (span is not null)
         {
+            // Only the caller that took the span touches the activity it restores.
+            var outer = delivery.ProcessOuter;
+            delivery.ProcessOuter = null;
             SpanTags.Stop(span, null, outer);
         }
     }
