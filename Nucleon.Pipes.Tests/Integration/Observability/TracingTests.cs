@@ -171,6 +171,7 @@ public sealed class TracingTests(BrokerFixture broker)
         var publish = Assert.Single(recorder.Stopped(trace), a => a.Kind == ActivityKind.Producer);
         var process = Assert.Single(recorder.Stopped(trace), a => a.Kind == ActivityKind.Consumer);
         Assert.NotEqual(trace, process.TraceId);
+        Assert.Equal(default, process.ParentSpanId);
         var link = Assert.Single(process.Links);
         Assert.Equal(publish.SpanId, link.Context.SpanId);
         Assert.Equal(trace, link.Context.TraceId);
@@ -221,6 +222,37 @@ public sealed class TracingTests(BrokerFixture broker)
 
         var publishes = recorder.Stopped(trace).Where(a => a.Kind == ActivityKind.Producer).Select(a => a.SpanId).ToHashSet();
         Assert.All(processes, p => Assert.Contains(p.ParentSpanId, publishes));
+    }
+
+    [Fact]
+    public async Task A_basic_consumer_hands_out_messages_in_their_process_spans()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var ct = cts.Token;
+        using var recorder = new ActivityRecorder("Nucleon.Pipes");
+        var (conn, ch, queue) = await OpenAsync("nucleon-trace-basic", ct);
+        await using var connection = conn;
+        await using var channel = ch;
+
+        ActivityTraceId trace;
+        using (var root = ActivityRecorder.TestSource.StartActivity("test root")!)
+        {
+            trace = root.TraceId;
+            await ch.PublishAsync("", queue, new byte[1], cancellationToken: ct);
+        }
+
+        await using var consumer = await ch.BasicConsumeAsync(queue, cancellationToken: ct);
+        await foreach (var m in consumer.Messages.WithCancellation(ct))
+        {
+            Assert.Equal(trace, Activity.Current?.TraceId);
+            await m.AckAsync(cancellationToken: ct);
+            break;
+        }
+
+        var publish = Assert.Single(recorder.Stopped(trace), a => a.Kind == ActivityKind.Producer);
+        var process = Assert.Single(recorder.Stopped(trace), a => a.Kind == ActivityKind.Consumer);
+        Assert.Equal(publish.SpanId, process.ParentSpanId);
+        Assert.Equal(queue, process.GetTagItem("messaging.destination.name"));
     }
 
     // A connection, a channel of it and an exclusive queue declared on that channel.
