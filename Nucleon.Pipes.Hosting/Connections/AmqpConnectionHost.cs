@@ -1,5 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Nucleon.Pipes.Hosting.Connections;
 
@@ -26,13 +28,21 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
         Name = registration.Name;
         _settings = settings;
         _logger = logger;
-        Connection = new AmqpConnection(settings.BuildOptions());
+        var options = settings.BuildOptions();
+        if (options.LoggerFactory is NullLoggerFactory && services.GetService<ILoggerFactory>() is { } loggerFactory)
+        {
+            // The library logs to the host's logging unless ConfigureOptions gave it another factory.
+            options = options with { LoggerFactory = loggerFactory };
+        }
+
+        Connection = new AmqpConnection(options);
         foreach (var hook in registration.Hooks)
         {
             Connection.OnConnect((connection, ct) => hook(services, connection, ct));
         }
 
         Connection.OnError(OnErrorAsync);
+        Connection.ConnectionLost += (_, e) => Volatile.Write(ref _lastError, e.Cause);
     }
 
     public string Name { get; }
@@ -42,7 +52,7 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
     /// <summary>Confirmed publishes still waiting for the broker's answer.</summary>
     public InFlightCounter Publishes { get; } = new();
 
-    /// <summary>The last error the connection reported (lost connection, failed attempt, hook that threw, permanent failure).</summary>
+    /// <summary>The last error the connection reported (lost connection, hook that threw, failed callback, permanent failure).</summary>
     public Exception? LastError => Volatile.Read(ref _lastError);
 
     public AmqpConnectionState State

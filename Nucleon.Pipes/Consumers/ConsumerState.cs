@@ -33,6 +33,9 @@ internal sealed class ConsumerState
 
     public string Tag { get; }
 
+    /// <summary>The queue subscribed to (for the log).</summary>
+    public string Queue { get; init; } = string.Empty;
+
     public byte[] TagUtf8 { get; }
 
     public bool AutoAck { get; }

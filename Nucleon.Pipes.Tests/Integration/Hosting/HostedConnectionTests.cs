@@ -148,7 +148,7 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
         proxy.RefuseNew = true;
         proxy.CutAll();
         // The state turns to Reconnecting as soon as the connection is gone; its error follows with the
-        // Disconnected event, raised in order but not synchronously: a probe in between sees no error yet.
+        // ConnectionLost event, raised in order but not synchronously: a probe in between sees no error yet.
         var degraded = await WaitForStatusAsync(host, HealthStatus.Degraded, r => r.Data.ContainsKey("lastError"));
         Assert.Equal("Reconnecting", degraded.Data["state"]);
 

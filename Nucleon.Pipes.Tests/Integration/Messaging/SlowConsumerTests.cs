@@ -33,7 +33,7 @@ public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(
         const int published = 2_000;
         var conn = await ConnectAsync("heartbeat=1");
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         int generation = conn.Generation;
         var q = await DeclareQueueAsync();
         await PublishManyAsync(q, published);
