@@ -13,6 +13,22 @@ public sealed class AmqpConnectionSettings
     /// </summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// The brokers to connect to, tried in turn, instead of the URI's hosts (configuration keys
+    /// <c>Endpoints:0:Host</c>, <c>Endpoints:0:Port</c>, ...). With endpoints and no URI, every other
+    /// option keeps its default unless set here or in <see cref="ConfigureOptions"/>.
+    /// </summary>
+    public AmqpEndpoint[]? Endpoints { get; set; }
+
+    /// <summary>The user name, instead of the URI's.</summary>
+    public string? UserName { get; set; }
+
+    /// <summary>The password, instead of the URI's: it can stay out of the URI (e.g. bound from a secret store).</summary>
+    public string? Password { get; set; }
+
+    /// <summary>The virtual host, instead of the URI's.</summary>
+    public string? VirtualHost { get; set; }
+
     /// <summary>The connection name shown in the broker's management UI; the URI's <c>connection_name</c> when not set.</summary>
     public string? ClientProvidedName { get; set; }
 
@@ -36,11 +52,17 @@ public sealed class AmqpConnectionSettings
     /// <exception cref="UriFormatException">The URI is malformed (the message never holds the password).</exception>
     internal AmqpConnectionOptions BuildOptions()
     {
-        var options = AmqpConnectionOptions.Parse(ConnectionString ?? throw new InvalidOperationException("No AMQP connection string is set."));
-        if (!string.IsNullOrEmpty(ClientProvidedName))
+        var options = !string.IsNullOrWhiteSpace(ConnectionString) ? AmqpConnectionOptions.Parse(ConnectionString)
+            : Endpoints is { Length: > 0 } ? new AmqpConnectionOptions()
+            : throw new InvalidOperationException("No AMQP connection string or endpoints are set.");
+        options = options with
         {
-            options = options with { ClientProvidedName = ClientProvidedName };
-        }
+            Endpoints = Endpoints is { Length: > 0 } ? [.. Endpoints] : options.Endpoints,
+            UserName = UserName ?? options.UserName,
+            Password = Password ?? options.Password,
+            VirtualHost = VirtualHost ?? options.VirtualHost,
+            ClientProvidedName = string.IsNullOrEmpty(ClientProvidedName) ? options.ClientProvidedName : ClientProvidedName,
+        };
 
         // Waiting at start-up is bounded by StartupTimeout; a background start keeps trying until the host stops.
         options = options with { InitialConnectTimeout = WaitForConnectionAtStartup ? StartupTimeout : Timeout.InfiniteTimeSpan };

@@ -7,10 +7,10 @@ internal sealed class AmqpConnectionSettingsValidator : IValidateOptions<AmqpCon
 {
     public ValidateOptionsResult Validate(string? name, AmqpConnectionSettings options)
     {
-        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        if (string.IsNullOrWhiteSpace(options.ConnectionString) && options.Endpoints is not { Length: > 0 })
         {
             return ValidateOptionsResult.Fail(
-                $"AMQP connection '{name}': no URI. Set ConnectionStrings:{name} or the ConnectionString of its settings section.");
+                $"AMQP connection '{name}': no URI and no endpoints. Set ConnectionStrings:{name}, or the ConnectionString or Endpoints of its settings section.");
         }
 
         if (options.StartupTimeout <= TimeSpan.Zero)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -49,8 +50,8 @@ public static class AmqpServiceCollectionExtensions
     /// and on host stop takes no new messages, lets handlers in flight finish within the shutdown
     /// timeout, settles them and hands prefetched messages back to the queue.
     /// </summary>
-    public static IServiceCollection AddAmqpConsumer<THandler>(this IServiceCollection services, string queue,
-        Action<AmqpConsumerOptions>? configure = null)
+    public static IServiceCollection AddAmqpConsumer<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+        this IServiceCollection services, string queue, Action<AmqpConsumerOptions>? configure = null)
         where THandler : class, IAmqpMessageHandler
     {
         ArgumentNullException.ThrowIfNull(services);

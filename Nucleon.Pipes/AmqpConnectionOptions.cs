@@ -11,17 +11,19 @@ namespace Nucleon.Pipes;
 public sealed record AmqpConnectionOptions
 {
     /// <summary>The default AMQP port.</summary>
-    public const int DefaultPort = 5672;
+    internal const int DefaultPort = 5672;
 
     /// <summary>The default AMQP-over-TLS port.</summary>
-    public const int DefaultTlsPort = 5671;
+    internal const int DefaultTlsPort = 5671;
 
     /// <summary>Client properties the client sets itself (see <see cref="ClientProperties"/>).</summary>
     internal static readonly HashSet<string> ReservedClientProperties =
         new(StringComparer.Ordinal) { "product", "version", "platform", "information", "capabilities", "connection_name" };
 
     // The default's own instance: Microsoft.Extensions.Configuration's binder appends configured items to the list
-    // it finds, so a bound list that starts with this very object is the default followed by the configured ones.
+    // it finds and sets a new array, so an array that starts with this very object is the default followed by the
+    // configured ones. Lists an application builds (collection expressions, List<T>) are taken as they are; only an
+    // array that starts with this instance, as the binder makes, loses it (ToArray() of the default plus more would too).
     private static readonly AmqpEndpoint DefaultEndpoint = new("localhost", DefaultPort);
     private readonly IReadOnlyList<AmqpEndpoint> _endpoints = [DefaultEndpoint];
 
@@ -35,7 +37,7 @@ public sealed record AmqpConnectionOptions
         init
         {
             ArgumentNullException.ThrowIfNull(value);
-            _endpoints = value.Count > 1 && ReferenceEquals(value[0], DefaultEndpoint) ? [.. value.Skip(1)] : value;
+            _endpoints = value is AmqpEndpoint[] { Length: > 1 } bound && ReferenceEquals(bound[0], DefaultEndpoint) ? bound[1..] : value;
         }
     }
 
@@ -52,7 +54,7 @@ public sealed record AmqpConnectionOptions
     public bool UseTls { get; init; }
 
     /// <summary>TLS settings used when <see cref="UseTls"/> is on. Default: validate the chain and host name against the system store.</summary>
-    public AmqpTlsOptions Tls { get; init; } = AmqpTlsOptions.Default;
+    public AmqpTlsOptions Tls { get; init; } = new(); // its own: the configuration binder binds into the instance it finds
 
     /// <summary>
     /// Heartbeat interval the client asks for; the lower of this and the broker's value is used
@@ -132,9 +134,11 @@ public sealed record AmqpConnectionOptions
     /// <summary>
     /// Asked for the credentials before every connection attempt (the first connect and each reconnect), so
     /// rotated passwords or short-lived tokens are picked up; <see cref="UserName"/> and <see cref="Password"/>
-    /// are then not used. A provider that throws (or does not answer within <see cref="ConnectionTimeout"/>)
-    /// fails that attempt like an unreachable broker: it is logged (event 1002, see <see cref="LoggerFactory"/>)
-    /// and retried with back-off. Default: none.
+    /// are then not used. Its token is cancelled after <see cref="ConnectionTimeout"/> or when the connection is
+    /// closed. A provider that throws, returns credentials without a user name or password, or does not answer
+    /// within <see cref="ConnectionTimeout"/> (even one that ignores its token) fails that attempt like an
+    /// unreachable broker: it is logged (event 1002, see <see cref="LoggerFactory"/>) and retried with back-off.
+    /// Default: none.
     /// </summary>
     public Func<CancellationToken, ValueTask<AmqpCredentials>>? CredentialsProvider { get; init; }
 
@@ -147,7 +151,7 @@ public sealed record AmqpConnectionOptions
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
     /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Parses an AMQP URI (see <see cref="AmqpUri"/> for the accepted form).</summary>
     /// <exception cref="UriFormatException">The URI is malformed.</exception>
@@ -159,17 +163,11 @@ public sealed record AmqpConnectionOptions
 
     internal void Validate()
     {
-        if (ClientProperties is { } extra)
+        foreach (var key in ClientProperties?.Keys ?? [])
         {
-            // Refused here, with the key, rather than as a broken handshake on every connect.
-            foreach (var (key, value) in extra)
+            if (ReservedClientProperties.Contains(key))
             {
-                if (ReservedClientProperties.Contains(key))
-                {
-                    throw new ArgumentException($"Client property '{key}' is the client's own; use another key.", nameof(ClientProperties));
-                }
-
-                _ = Framing.FieldTableCodec.GetValueSize(value);
+                throw new ArgumentException($"Client property '{key}' is the client's own; use another key.", nameof(ClientProperties));
             }
         }
 
@@ -233,5 +231,11 @@ public sealed record AmqpConnectionOptions
         ArgumentNullException.ThrowIfNull(UserName, nameof(UserName));
         ArgumentNullException.ThrowIfNull(Password, nameof(Password));
         ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
+
+        // Refused here, naming the key, rather than as a failed handshake on every connect.
+        if (ConnectionHandshake.StartOkOversize(this) is { } oversize)
+        {
+            throw new ArgumentException(oversize + ".", nameof(ClientProperties));
+        }
     }
 }

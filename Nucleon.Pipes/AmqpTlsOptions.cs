@@ -11,8 +11,8 @@ namespace Nucleon.Pipes;
 /// </summary>
 public sealed record AmqpTlsOptions
 {
-    /// <summary>The defaults: system trust store, host-name check, TLS 1.2 or 1.3.</summary>
-    public static AmqpTlsOptions Default { get; } = new();
+    /// <summary>The defaults: system trust store, host-name check, TLS 1.2 or 1.3 (a new instance each time, so binding configuration into one changes no other).</summary>
+    public static AmqpTlsOptions Default => new();
 
     /// <summary>The name the certificate must carry and that is sent as SNI. Default: the endpoint's host.</summary>
     public string? ServerName { get; init; }

@@ -16,7 +16,7 @@ namespace Nucleon.Pipes.Benchmarks.E2E;
 internal static class E2ERunner
 {
     public static readonly string[] AllWorkloads =
-        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", "large", "fairness"];
+        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", DirectReplyToWorkloads.OneCaller, DirectReplyToWorkloads.ManyCallers, "large", "fairness"];
 
     public static async Task<int> MainAsync(string[] args)
     {
@@ -24,6 +24,7 @@ internal static class E2ERunner
         bool quick = false;
         int divisor = 10; // counts ÷ divisor in quick mode
         string? outDir = null; // where results go (default: the repository's benchmarks/)
+        string? tag = null; // --tag NAME: results-TARGET-NAME.json, a section of its own next to the full runs (e.g. a few rows run alone)
         int serverPidOption = 0; // with --uri: the broker's pid, for its CPU column
         string? uri = null;
         int runs = 3;
@@ -39,6 +40,7 @@ internal static class E2ERunner
                 // Tiny counts and one run: proves the runner works end to end (CI); numbers mean nothing.
                 case "--smoke": quick = true; divisor = 1000; runs = 1; break;
                 case "--out": outDir = args[++i]; break;
+                case "--tag": tag = args[++i]; break;
                 case "--report-only":
                     // Re-renders results.md and ratios.svg from the results-*.json already there.
                     Report.WriteAll(Path.Combine(FindRepoRoot(), "benchmarks"));
@@ -165,6 +167,7 @@ internal static class E2ERunner
             {
                 Target = target,
                 Quick = quick,
+                Tag = tag,
                 Divisor = quick ? divisor : 1,
                 Runs = runs,
                 CommandLine = commandLine,
@@ -177,7 +180,7 @@ internal static class E2ERunner
             };
             string dir = outDir ?? Path.Combine(repo, "benchmarks");
             Directory.CreateDirectory(dir);
-            string json = Path.Combine(dir, $"results-{target}{(quick ? "-quick" : "")}.json");
+            string json = Path.Combine(dir, $"results-{target}{(tag is null ? "" : "-" + tag)}{(quick ? "-quick" : "")}.json");
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, Report.Json));
             Console.WriteLine();
             Console.WriteLine(Report.Markdown(report));
@@ -316,6 +319,10 @@ internal sealed class RunReport
 {
     public string Target { get; set; } = "";
     public bool Quick { get; set; }
+
+    /// <summary>Set for a run of a few rows on their own (<c>--tag</c>); null for the full runs.</summary>
+    public string? Tag { get; set; }
+
     public int Divisor { get; set; } = 10;
     public int Runs { get; set; }
     public string CommandLine { get; set; } = "";

@@ -85,6 +85,11 @@ internal sealed class NucleonWorkloads : IClientWorkloads
 
     public async Task<List<(string Row, Sample Sample)>> RunAsync(string workload, BenchContext ctx)
     {
+        if (DirectReplyToWorkloads.Handles(workload))
+        {
+            return await DirectReplyToWorkloads.NucleonAsync(workload, ctx);
+        }
+
         await using var conn = new AmqpConnection(ctx.Uri);
         await conn.ConnectAsync();
         var result = new List<(string, Sample)>();
@@ -358,6 +363,11 @@ internal sealed class RabbitWorkloads : IClientWorkloads
 
     public async Task<List<(string Row, Sample Sample)>> RunAsync(string workload, BenchContext ctx)
     {
+        if (DirectReplyToWorkloads.Handles(workload))
+        {
+            return await DirectReplyToWorkloads.RabbitAsync(workload, ctx);
+        }
+
         var factory = new ConnectionFactory { Uri = new Uri(ctx.Uri) };
         await using var conn = await factory.CreateConnectionAsync();
         var result = new List<(string, Sample)>();

@@ -105,6 +105,37 @@ internal sealed class ScriptedAmqpServer : IAsyncDisposable
         await SendMethodAsync(0, new ConnectionOpenOk());
     }
 
+    /// <summary>A client connected to this server (heartbeats off), the handshake done. The caller disposes it.</summary>
+    public async Task<AmqpConnection> ConnectClientAsync()
+    {
+        var conn = new AmqpConnection(new AmqpConnectionOptions
+        {
+            Endpoints = [new AmqpEndpoint("127.0.0.1", Port)],
+            Heartbeat = TimeSpan.Zero,
+        });
+        var connect = conn.ConnectAsync(_ct);
+        await AcceptAndHandshakeAsync();
+        await connect.WaitAsync(_ct);
+        return conn;
+    }
+
+    /// <summary>Opens channel 1 of <paramref name="conn"/>, answering its channel.open.</summary>
+    public async Task<MessageChannel> OpenClientChannelAsync(AmqpConnection conn)
+    {
+        var allocating = conn.AllocateChannelAsync(cancellationToken: _ct);
+        await AnswerChannelOpenAsync(1);
+        return await allocating.WaitAsync(_ct);
+    }
+
+    /// <summary>Closes <paramref name="conn"/> cleanly, answering its connection.close.</summary>
+    public async Task CloseClientAsync(AmqpConnection conn)
+    {
+        var closing = conn.CloseAsync(_ct);
+        await ReadConnectionCloseAsync();
+        await SendMethodAsync(0, new ConnectionCloseOk());
+        await closing.WaitAsync(_ct);
+    }
+
     /// <summary>Answers channel.open on <paramref name="channel"/>.</summary>
     public async Task AnswerChannelOpenAsync(ushort channel = 1)
     {

@@ -13,7 +13,7 @@ namespace Nucleon.Pipes.Tests.Integration;
 public sealed class BenchmarkSmokeTests(BrokerFixture broker)
 {
     private static readonly string[] Rows =
-        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", "large-publish", "large-consume", "fairness"];
+        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", "rpc-direct", "rpc-direct-64", "large-publish", "large-consume", "fairness"];
 
     /// <summary>The rows the raw-socket ceiling client runs beside the two clients.</summary>
     private static readonly string[] CeilingRows = ["publish", "publish-confirm", "consume", "consume-autoack"];

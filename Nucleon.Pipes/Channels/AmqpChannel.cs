@@ -38,6 +38,14 @@ public class AmqpChannel : IAsyncDisposable
     /// <summary>True when publishes on this channel complete only on the broker's confirm.</summary>
     public bool PublisherConfirms => Core.Confirms is not null;
 
+    /// <summary>
+    /// On a confirm channel, the sequence number the next publish will get (1 for the first); 0 without
+    /// confirms. <see cref="AmqpPublishNackedException.SequenceNumber"/> and
+    /// <see cref="AmqpMessageReturnedException.SequenceNumber"/> carry the same numbers: with one publisher at a
+    /// time on the channel, read this just before a publish to know which number that publish gets.
+    /// </summary>
+    public ulong NextPublishSequenceNumber => Core.Confirms?.NextSequenceNumber ?? 0;
+
     /// <summary>The connection generation (1 for the first connection, +1 per reconnect) this channel belongs to.</summary>
     public int Generation => Core.Session.Generation;
 
@@ -138,11 +146,12 @@ public class AmqpChannel : IAsyncDisposable
     /// basic.qos: limits unacknowledged deliveries (per consumer, or per channel with <paramref name="global"/>).
     /// Note: consumers started with <see cref="BasicConsumeAsync"/> or <c>ConsumeAsync</c> send their own
     /// per-consumer basic.qos (<see cref="ConsumeOptions.Prefetch"/>), and RabbitMQ then drops an earlier
-    /// channel-wide limit; set a global limit after starting consumers.
+    /// channel-wide limit; set a global limit after starting consumers. There is no byte limit
+    /// (prefetch-size): RabbitMQ answers a non-zero one by closing the whole connection (540 NOT_IMPLEMENTED).
     /// </summary>
-    public async Task BasicQosAsync(ushort prefetchCount, uint prefetchSize = 0, bool global = false, CancellationToken cancellationToken = default)
+    public async Task BasicQosAsync(ushort prefetchCount, bool global = false, CancellationToken cancellationToken = default)
     {
-        await Core.CallAsync<BasicQos, BasicQosOk>(new BasicQos(prefetchSize, prefetchCount, global), cancellationToken).ConfigureAwait(false);
+        await Core.CallAsync<BasicQos, BasicQosOk>(new BasicQos(0, prefetchCount, global), cancellationToken).ConfigureAwait(false);
         Core.Dirty = true;
     }
 
@@ -171,7 +180,7 @@ public class AmqpChannel : IAsyncDisposable
     /// On a confirm-mode channel the task completes when the broker confirms, and fails with
     /// <see cref="AmqpPublishNackedException"/> or <see cref="AmqpMessageReturnedException"/>.
     /// </summary>
-    public ValueTask BasicPublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties = null,
+    internal ValueTask BasicPublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties = null,
         bool mandatory = false, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(exchange, nameof(exchange));
@@ -180,7 +189,7 @@ public class AmqpChannel : IAsyncDisposable
     }
 
     /// <summary>basic.get: fetches one message, or null when the queue is empty.</summary>
-    public Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default)
+    internal Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default)
     {
         ArgumentChecks.ShortString(queue, nameof(queue));
         return Core.GetAsync(queue, autoAck, cancellationToken);
@@ -198,9 +207,13 @@ public class AmqpChannel : IAsyncDisposable
     public ValueTask BasicRejectAsync(ulong deliveryTag, bool requeue = true, CancellationToken cancellationToken = default) =>
         Core.SettleAsync(SettleKind.Reject, deliveryTag, false, requeue, cancellationToken);
 
-    /// <summary>basic.recover: asks the broker to redeliver this channel's unacknowledged messages.</summary>
-    public async Task BasicRecoverAsync(bool requeue = true, CancellationToken cancellationToken = default) =>
-        await Core.CallAsync<BasicRecover, BasicRecoverOk>(new BasicRecover(requeue), cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// basic.recover: asks the broker to requeue this channel's unacknowledged messages (they are
+    /// redelivered, to this or another consumer). Always with requeue=true: RabbitMQ answers requeue=false
+    /// by closing the whole connection (540 NOT_IMPLEMENTED).
+    /// </summary>
+    public async Task BasicRecoverAsync(CancellationToken cancellationToken = default) =>
+        await Core.CallAsync<BasicRecover, BasicRecoverOk>(new BasicRecover(Requeue: true), cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Handler for mandatory messages the broker returns on a channel without publisher confirms

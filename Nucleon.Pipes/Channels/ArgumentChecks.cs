@@ -20,13 +20,19 @@ internal static class ArgumentChecks
         }
     }
 
-    /// <summary>An exchange type: direct, fanout, topic, headers or a plugin's x-... type; lower-case letters, digits, '.', '-', '_'.</summary>
+    /// <summary>
+    /// An exchange type: direct, fanout, topic, headers or a plugin's x-... type; lower-case letters, digits,
+    /// '.', '-', '_'. RabbitMQ answers an unknown type by closing the whole connection (503), so a typo is
+    /// refused here; an x-... type is the plugin's to know.
+    /// </summary>
     public static void ExchangeType(string? type, string paramName)
     {
         ShortString(type, paramName);
-        if (type!.Length == 0)
+        if (type is not (Pipes.ExchangeType.Direct or Pipes.ExchangeType.Fanout or Pipes.ExchangeType.Topic or Pipes.ExchangeType.Headers)
+            && !(type!.Length > 2 && type.StartsWith("x-", StringComparison.Ordinal)))
         {
-            throw new ArgumentException("The exchange type is empty; use direct, fanout, topic, headers or a plugin's x-... type.", paramName);
+            throw new ArgumentException(
+                $"The exchange type \"{type}\" is not valid: use direct, fanout, topic, headers or a plugin's x-... type (RabbitMQ closes the connection on an unknown one).", paramName);
         }
 
         foreach (char c in type)

@@ -161,7 +161,7 @@ internal sealed class ChannelInbound(ChannelCore channel)
 
         if (channel.Confirms is { } confirms)
         {
-            confirms.Returned(new AmqpMessageReturnedException(_content.ReturnCode, _content.ReturnText, delivery.Exchange, delivery.RoutingKey));
+            confirms.Returned(new AmqpMessageReturnedException(_content.ReturnCode, _content.ReturnText, delivery.Exchange, delivery.RoutingKey, delivery.Properties));
             return;
         }
 

@@ -50,14 +50,16 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         }
 
         var publish = new BasicPublish(exchange, routingKey, mandatory, false);
+        // A confirm channel remembers which publish a basic.return can belong to.
+        var returnable = mandatory && channel.Confirms is not null ? new MandatoryPublish(exchange, routingKey, properties) : default;
         int frameMax = channel.Session.FrameMaxForBodies;
         if (body.Length >= BodyByReferenceThreshold)
         {
-            return PublishByReferenceAsync(publish, body, properties, frameMax, cancellationToken);
+            return PublishByReferenceAsync(publish, body, properties, returnable, frameMax, cancellationToken);
         }
 
         byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
-        return SendPublishAsync(new OutboundCommand(buffer, n), cancellationToken);
+        return SendPublishAsync(new OutboundCommand(buffer, n), returnable, cancellationToken);
     }
 
     /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>
@@ -67,13 +69,13 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     // this call returns only once the writer is done with it (so the caller may reuse its buffer, as
     // with every publish). Without confirms that means: returns when the body is in the socket pipe.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, int frameMax, CancellationToken cancellationToken)
+    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, MandatoryPublish returnable, int frameMax, CancellationToken cancellationToken)
     {
         byte[] buffer = EncodePublish(publish, properties, body.Length, ReadOnlySpan<byte>.Empty, frameMax, out int n);
         var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
         try
         {
-            await SendPublishAsync(new OutboundCommand(buffer, n, lease), cancellationToken).ConfigureAwait(false);
+            await SendPublishAsync(new OutboundCommand(buffer, n, lease), returnable, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -108,14 +110,14 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         }
     }
 
-    private ValueTask SendPublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
+    private ValueTask SendPublishAsync(OutboundCommand command, in MandatoryPublish returnable, CancellationToken cancellationToken) =>
         channel.Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
-            ? PublishWhenUnblockedAsync(command, cancellationToken)
-            : EnqueuePublishAsync(command, cancellationToken);
+            ? PublishWhenUnblockedAsync(command, returnable, cancellationToken)
+            : EnqueuePublishAsync(command, returnable, cancellationToken);
 
     // connection.blocked, or the broker's channel.flow(false): publishes wait (bounded by their token) instead of piling up.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, CancellationToken cancellationToken)
+    private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, MandatoryPublish returnable, CancellationToken cancellationToken)
     {
         try
         {
@@ -131,11 +133,11 @@ internal sealed class ChannelPublisher(ChannelCore channel)
             throw;
         }
 
-        await EnqueuePublishAsync(command, cancellationToken).ConfigureAwait(false);
+        await EnqueuePublishAsync(command, returnable, cancellationToken).ConfigureAwait(false);
     }
 
-    private ValueTask EnqueuePublishAsync(OutboundCommand command, CancellationToken cancellationToken) =>
+    private ValueTask EnqueuePublishAsync(OutboundCommand command, in MandatoryPublish returnable, CancellationToken cancellationToken) =>
         channel.Confirms is { } confirms
-            ? confirms.PublishAsync(channel.Queue, command, cancellationToken)
+            ? confirms.PublishAsync(channel.Queue, command, returnable, cancellationToken)
             : channel.Queue.EnqueueAsync(command, cancellationToken);
 }

@@ -27,7 +27,6 @@ internal sealed class ConfirmTracker
     private readonly Action<WindowWaiter> _recycleWaiter;
     private ulong _nextSequence = 1;
     private Exception? _failure;
-    private AmqpMessageReturnedException? _returned;
 
     public ConfirmTracker(int maxOutstanding)
     {
@@ -67,7 +66,11 @@ internal sealed class ConfirmTracker
     /// honoured at every stage: waiting for the window, for room in the queue, and for the confirm
     /// (then the publish may still reach the broker; the caller gets <see cref="OperationCanceledException"/>).
     /// </summary>
-    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken) =>
+        PublishAsync(queue, command, default, cancellationToken);
+
+    /// <summary>As above, for a publish that is <paramref name="mandatory"/> (its basic.return is matched by it).</summary>
+    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -75,25 +78,25 @@ internal sealed class ConfirmTracker
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        return TryEnqueue(queue, command, cancellationToken, out var pending) switch
+        return TryEnqueue(queue, command, mandatory, cancellationToken, out var pending) switch
         {
             Enqueue.Queued => pending.AsValueTask(),
             Enqueue.Failed => Refuse(command),
-            _ => PublishSlowAsync(queue, command, cancellationToken),
+            _ => PublishSlowAsync(queue, command, mandatory, cancellationToken),
         };
     }
 
     // The window or the channel's queue was full.
     // Pooled builder: under back-pressure this path runs often; it must not allocate each time.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishSlowAsync(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken)
+    private async ValueTask PublishSlowAsync(OutboundQueue queue, OutboundCommand command, MandatoryPublish mandatory, CancellationToken cancellationToken)
     {
         PendingConfirm pending;
         while (true)
         {
             try
             {
-                var result = TryEnqueue(queue, command, cancellationToken, out pending);
+                var result = TryEnqueue(queue, command, mandatory, cancellationToken, out pending);
                 if (result == Enqueue.Queued)
                 {
                     break;
@@ -137,7 +140,7 @@ internal sealed class ConfirmTracker
         Failed,     // the tracker failed for good (the command is still the caller's)
     }
 
-    private Enqueue TryEnqueue(OutboundQueue queue, OutboundCommand command, CancellationToken cancellationToken, out PendingConfirm pending)
+    private Enqueue TryEnqueue(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, CancellationToken cancellationToken, out PendingConfirm pending)
     {
         pending = null!;
         lock (_lock)
@@ -156,6 +159,7 @@ internal sealed class ConfirmTracker
             pending = RentPending();
             // Tracked and watching its token before the command is visible to the writer: the ack can follow at once.
             pending.Arm(cancellationToken);
+            pending.Mandatory = mandatory;
             if (!queue.TryAdd(command))
             {
                 pending.Discard();
@@ -228,19 +232,17 @@ internal sealed class ConfirmTracker
         int released = 0;
         lock (_lock)
         {
-            var returned = _returned;
-            _returned = null;
             if (multiple)
             {
                 while (_pending.TryRemoveOldest(tag, out ulong seq, out var p))
                 {
-                    Complete(p!, seq == tag ? returned : null, ack, seq);
+                    Complete(p!, ack, seq);
                     released++;
                 }
             }
             else if (_pending.Remove(tag) is { } p)
             {
-                Complete(p, returned, ack, tag);
+                Complete(p, ack, tag);
                 released++;
             }
 
@@ -251,8 +253,9 @@ internal sealed class ConfirmTracker
         }
     }
 
-    private static void Complete(PendingConfirm p, AmqpMessageReturnedException? returned, bool ack, ulong seq)
+    private static void Complete(PendingConfirm p, bool ack, ulong seq)
     {
+        var returned = p.Returned;
         if (!ack)
         {
             p.Fail(new AmqpPublishNackedException(seq));
@@ -260,6 +263,7 @@ internal sealed class ConfirmTracker
         else if (returned is not null)
         {
             // RabbitMQ sends basic.return for an unroutable mandatory message just before its ack.
+            returned.SequenceNumber = seq;
             p.Fail(returned);
         }
         else
@@ -270,12 +274,22 @@ internal sealed class ConfirmTracker
         p.ReleaseByTracker();
     }
 
-    /// <summary>Reader: a basic.return arrived on this confirm channel; it belongs to the next confirm.</summary>
+    /// <summary>
+    /// Reader: a basic.return arrived on this confirm channel. It belongs to a mandatory publish not confirmed
+    /// yet (its ack follows the return): the oldest with the same exchange, routing key, message-id and
+    /// correlation-id, else the oldest with the same exchange and routing key. That publish fails when its
+    /// confirm comes.
+    /// </summary>
     public void Returned(AmqpMessageReturnedException returned)
     {
         lock (_lock)
         {
-            _returned = returned;
+            var publish = _pending.FindOldest(returned, static (p, r) => p.Returned is null && p.Mandatory.Matches(r, sameIds: true))
+                ?? _pending.FindOldest(returned, static (p, r) => p.Returned is null && p.Mandatory.Matches(r, sameIds: false));
+            if (publish is not null)
+            {
+                publish.Returned = returned;
+            }
         }
     }
 

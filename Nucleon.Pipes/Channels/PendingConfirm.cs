@@ -20,6 +20,7 @@ internal sealed class PendingConfirm(Action<PendingConfirm> recycle) : IValueTas
     /// <remarks>Call before the publish is visible to the reader, so the registration can never outlive this use.</remarks>
     public void Arm(CancellationToken cancellationToken)
     {
+        Returned = null;
         _completed = 0;
         _holders = 2;
         if (cancellationToken.CanBeCanceled)
@@ -27,6 +28,12 @@ internal sealed class PendingConfirm(Action<PendingConfirm> recycle) : IValueTas
             _cancellation = cancellationToken.UnsafeRegister(static (s, ct) => ((PendingConfirm)s!).Cancel(ct), this);
         }
     }
+
+    /// <summary>The publish's exchange, routing key and properties when it was mandatory (to match a basic.return).</summary>
+    public MandatoryPublish Mandatory { get; set; }
+
+    /// <summary>The broker returned this message: its confirm fails with this.</summary>
+    public AmqpMessageReturnedException? Returned { get; set; }
 
     public ValueTask AsValueTask() => new(this, _core.Version);
 
@@ -54,6 +61,7 @@ internal sealed class PendingConfirm(Action<PendingConfirm> recycle) : IValueTas
     {
         _completed = 1;
         _holders = 0;
+        Mandatory = default;
         _cancellation.Dispose();
         _cancellation = default;
         _core.Reset();
@@ -74,6 +82,8 @@ internal sealed class PendingConfirm(Action<PendingConfirm> recycle) : IValueTas
         if (Interlocked.Decrement(ref _holders) == 0)
         {
             // Waits for a cancellation callback that is running right now, so it cannot touch the next use.
+            Mandatory = default;
+            Returned = null;
             _cancellation.Dispose();
             _cancellation = default;
             _core.Reset();

@@ -98,6 +98,20 @@ internal sealed class SequenceBuffer<T> where T : class
         return false;
     }
 
+    /// <summary>The oldest item that <paramref name="match"/> accepts, or null.</summary>
+    public T? FindOldest<TState>(TState state, Func<T, TState, bool> match)
+    {
+        for (int logical = 0; logical < _count; logical++)
+        {
+            if (_items[(_head + logical) & _mask] is { } item && match(item, state))
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
     // Binary search over the logical positions [0, _count): sequence numbers increase along them.
     private int Find(ulong sequence)
     {

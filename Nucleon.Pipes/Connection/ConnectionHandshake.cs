@@ -65,7 +65,14 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
         byte[] response = SaslResponse.Create(mechanism, _options.UserName, _options.Password);
         try
         {
-            await WriteHandshakeMethodAsync(new ConnectionStartOk(ClientProperties(), mechanism, response, "en_US"), cancellationToken).ConfigureAwait(false);
+            var startOk = StartOk(_options, mechanism, response);
+            if (StartOkOversize(startOk) is { } oversize)
+            {
+                // Sent anyway, the broker would reset the connection without a word, on every attempt.
+                throw new InvalidOperationException(oversize + " (the credentials provider's token counts too).");
+            }
+
+            await WriteHandshakeMethodAsync(startOk, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -109,7 +116,38 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
         }
     }
 
-    private Dictionary<string, object?> ClientProperties()
+    /// <summary>
+    /// Why connection.start-ok with <paramref name="options"/>' client properties and credentials would not fit the
+    /// frame the broker reads before tuning, or null when it fits; throws <see cref="ArgumentException"/> for a key
+    /// or value AMQP cannot carry.
+    /// </summary>
+    public static string? StartOkOversize(AmqpConnectionOptions options)
+    {
+        string mechanism = options.AuthMechanism.ToUpperInvariant();
+        byte[] response = SaslResponse.Create(mechanism, options.UserName, options.Password);
+        try
+        {
+            return StartOkOversize(StartOk(options, mechanism, response));
+        }
+        finally
+        {
+            Array.Clear(response);
+        }
+    }
+
+    private static ConnectionStartOk StartOk(AmqpConnectionOptions options, string mechanism, byte[] response) =>
+        new(ClientProperties(options), mechanism, response, "en_US");
+
+    // Before connection.tune the broker reads frames of at most frame_min_size (4096 bytes); RabbitMQ resets a larger one.
+    private static string? StartOkOversize(in ConnectionStartOk startOk)
+    {
+        int size = FrameWriter.MethodFrameSize(startOk); // throws ArgumentException for a key or value AMQP cannot carry
+        return size <= AmqpConstants.FrameMinSize
+            ? null
+            : $"connection.start-ok would be a {size}-byte frame, but the broker reads at most {AmqpConstants.FrameMinSize} bytes before tuning: shorten ClientProperties";
+    }
+
+    private static Dictionary<string, object?> ClientProperties(AmqpConnectionOptions options)
     {
         var capabilities = new Dictionary<string, object?>
         {
@@ -129,12 +167,12 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
             ["information"] = "An AMQP 0-9-1 client on System.IO.Pipelines",
             ["capabilities"] = capabilities,
         };
-        if (_options.ClientProvidedName is { } name)
+        if (options.ClientProvidedName is { } name)
         {
             properties["connection_name"] = name;
         }
 
-        foreach (var (key, value) in _options.ClientProperties ?? new Dictionary<string, object?>())
+        foreach (var (key, value) in options.ClientProperties ?? new Dictionary<string, object?>())
         {
             properties.TryAdd(key, value); // the client's own keys stay (Validate refuses them anyway)
         }

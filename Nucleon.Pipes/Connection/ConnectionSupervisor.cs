@@ -217,20 +217,40 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
 
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(token);
         bound.CancelAfter(_options.ConnectionTimeout);
+        Task<AmqpCredentials>? asked = null;
         AmqpCredentials credentials;
         try
         {
-            credentials = await provider(bound.Token).ConfigureAwait(false)
-                ?? throw new InvalidOperationException("The credentials provider returned null.");
+            // Not awaited directly: a provider deaf to its token must not hold up the attempt, or CloseAsync.
+            asked = provider(bound.Token).AsTask();
+            credentials = await asked.WaitAsync(bound.Token).ConfigureAwait(false);
+            if (credentials?.UserName is null || credentials.Password is null)
+            {
+                throw new InvalidOperationException("it returned no credentials, or credentials without a user name or password");
+            }
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested && bound.IsCancellationRequested)
+        {
+            Abandon(asked);
+            throw new TimeoutException($"The credentials provider did not answer within {_options.ConnectionTimeout.TotalSeconds:0.#} s (ConnectionTimeout).");
         }
         catch (Exception ex) when (!token.IsCancellationRequested)
         {
             // Not an answer from the broker: a failed attempt like any other, retried with back-off.
             throw new AmqpConnectionLostException($"The credentials provider failed: {ex.Message}", ex);
         }
+        catch (OperationCanceledException)
+        {
+            Abandon(asked);
+            throw;
+        }
 
         return _options with { UserName = credentials.UserName, Password = credentials.Password };
     }
+
+    // A provider call given up on may still fail later: observe it, so it is not reported as unobserved.
+    private static void Abandon(Task? asked) =>
+        asked?.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private void Finish(Exception? failure)
     {

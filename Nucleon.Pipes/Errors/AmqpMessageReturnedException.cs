@@ -5,12 +5,20 @@ public sealed class AmqpMessageReturnedException : AmqpException
 {
     /// <summary>Creates the exception.</summary>
     public AmqpMessageReturnedException(ushort replyCode, string replyText, string exchange, string routingKey)
-        : base($"The broker returned the message published to exchange \"{exchange}\" with routing key \"{routingKey}\": {replyCode} {replyText}")
+        : this(replyCode, replyText, exchange, routingKey, BasicProperties.Empty)
     {
+    }
+
+    /// <summary>Creates the exception for a returned message with its properties.</summary>
+    public AmqpMessageReturnedException(ushort replyCode, string replyText, string exchange, string routingKey, BasicProperties properties)
+        : base($"The broker returned the message{Describe(properties)} published to exchange \"{exchange}\" with routing key \"{routingKey}\": {replyCode} {replyText}")
+    {
+        ArgumentNullException.ThrowIfNull(properties);
         ReplyCode = replyCode;
         ReplyText = replyText;
         Exchange = exchange;
         RoutingKey = routingKey;
+        Properties = properties;
     }
 
     /// <summary>The reply code (312 NO_ROUTE, 313 NO_CONSUMERS).</summary>
@@ -24,4 +32,16 @@ public sealed class AmqpMessageReturnedException : AmqpException
 
     /// <summary>The routing key the message was published with.</summary>
     public string RoutingKey { get; }
+
+    /// <summary>The returned message's properties as the broker sent them back (its <see cref="BasicProperties.MessageId"/>, <see cref="BasicProperties.CorrelationId"/>, headers...).</summary>
+    public BasicProperties Properties { get; }
+
+    /// <summary>
+    /// On a confirm channel, the publish sequence number of the returned message (the confirm delivery tag,
+    /// as <see cref="AmqpChannel.NextPublishSequenceNumber"/> gave it before the publish); 0 when unknown.
+    /// </summary>
+    public ulong SequenceNumber { get; internal set; }
+
+    private static string Describe(BasicProperties? properties) =>
+        properties?.MessageId is { } id ? $" (message-id \"{id}\")" : properties?.CorrelationId is { } correlation ? $" (correlation-id \"{correlation}\")" : "";
 }

@@ -54,7 +54,7 @@ public sealed record BasicProperties
     public string? ClusterId { get; init; }
 
     /// <summary>True when no property is set.</summary>
-    public bool IsEmpty =>
+    internal bool IsEmpty =>
         ContentType is null && ContentEncoding is null && Headers is null && DeliveryMode is null && Priority is null
         && CorrelationId is null && ReplyTo is null && Expiration is null && MessageId is null && Timestamp is null
         && Type is null && UserId is null && AppId is null && ClusterId is null;

@@ -19,6 +19,7 @@ internal static class ClientSmoke
             await ch.QueueDeclareAsync(queue, autoDelete: true, cancellationToken: token);
         });
         await conn.ConnectAsync(ct);
+        StartupTiming.Mark("connected");
         Console.WriteLine($"package-smoke: connected to {conn.CurrentEndpoint}");
 
         await using (var confirming = await conn.RentChannelAsync(new ChannelOptions { PublisherConfirms = true }, ct))

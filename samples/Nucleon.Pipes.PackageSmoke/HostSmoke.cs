@@ -27,6 +27,7 @@ internal static class HostSmoke
 
         using var host = builder.Build();
         await host.StartAsync(ct);
+        StartupTiming.Mark("host-started");
         var registration = AmqpHealthChecks.ForConnection();
         var health = await registration.Factory(host.Services).CheckHealthAsync(new HealthCheckContext { Registration = registration }, ct);
         if (health.Status != HealthStatus.Healthy)

@@ -5,9 +5,12 @@
 // Usage: dotnet run --project samples/Nucleon.Pipes.PackageSmoke -- amqp://guest:guest@127.0.0.1:5672/
 using Nucleon.Pipes.PackageSmoke;
 
+StartupTiming.Mark("main");
 string uri = args.Length > 0 ? args[0] : "amqp://guest:guest@127.0.0.1:5672/";
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
 
 await ClientSmoke.RunAsync(uri, timeout.Token);
 await HostSmoke.RunAsync(uri, timeout.Token);
+StartupTiming.Mark("done");
+StartupTiming.Print();
 Console.WriteLine("package-smoke: all checks passed");

@@ -56,6 +56,72 @@ public sealed class CredentialsProviderTests(FaultBrokerFixture broker, ITestOut
     }
 
     [Fact]
+    public async Task A_provider_that_ignores_its_token_and_never_answers_fails_that_attempt_after_the_connection_timeout()
+    {
+        int asked = 0;
+        var never = new TaskCompletionSource<AmqpCredentials>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(broker, "credentials-hung") with
+        {
+            ConnectionTimeout = TimeSpan.FromSeconds(2),
+            CredentialsProvider = _ => Interlocked.Increment(ref asked) == 1
+                ? new ValueTask<AmqpCredentials>(never.Task) // a vault client stuck on a dead socket, deaf to the token
+                : ValueTask.FromResult(new AmqpCredentials("guest", "guest")),
+        };
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await conn.ConnectAsync(cts.Token);
+
+        Assert.Equal(2, Volatile.Read(ref asked));
+        var reported = Assert.Single(log.AttemptFailures);
+        output.WriteLine(reported.Message);
+        Assert.Contains("did not answer within 2 s", reported.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Closing_while_the_provider_hangs_returns_at_once()
+    {
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new TaskCompletionSource<AmqpCredentials>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(broker, "credentials-close") with
+        {
+            ConnectionTimeout = TimeSpan.FromMinutes(5),
+            CredentialsProvider = _ =>
+            {
+                asked.TrySetResult();
+                return new ValueTask<AmqpCredentials>(never.Task);
+            },
+        };
+        var conn = new AmqpConnection(options);
+        var connecting = conn.ConnectAsync(CancellationToken.None);
+        await asked.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await conn.CloseAsync().WaitAsync(TimeSpan.FromSeconds(30)); // waited for the provider's 5 minutes before
+        await Assert.ThrowsAnyAsync<Exception>(() => connecting.WaitAsync(TimeSpan.FromSeconds(30)));
+        await conn.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Credentials_without_a_user_name_fail_that_attempt_with_a_clear_error()
+    {
+        int asked = 0;
+        var options = Options(broker, "credentials-null") with
+        {
+            CredentialsProvider = _ => ValueTask.FromResult(Interlocked.Increment(ref asked) == 1
+                ? new AmqpCredentials(null!, "guest")
+                : new AmqpCredentials("guest", "guest")),
+        };
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await conn.ConnectAsync(cts.Token);
+
+        var reported = Assert.Single(log.AttemptFailures);
+        output.WriteLine(reported.Message);
+        Assert.Contains("user name", reported.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Credentials_never_show_the_password()
     {
         var text = new AmqpCredentials("app", "s3cret-token").ToString();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -71,6 +72,44 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
     }
 
     [Fact]
+    public async Task A_bound_section_gives_the_endpoints_and_credentials_without_a_URI()
+    {
+        var broker = AmqpConnectionOptions.Parse(Broker.AmqpUri);
+        var endpoint = broker.Endpoints[0];
+        var config = new Dictionary<string, string?>
+        {
+            ["Amqp:Orders:Endpoints:0:Host"] = endpoint.Host,
+            ["Amqp:Orders:Endpoints:0:Port"] = endpoint.Port.ToString(CultureInfo.InvariantCulture),
+            ["Amqp:Orders:UserName"] = broker.UserName,
+            ["Amqp:Orders:Password"] = broker.Password,
+            ["Amqp:Orders:VirtualHost"] = broker.VirtualHost,
+        };
+        await using var host = BuildHost(b => b.Services.AddAmqpConnection("orders").BindConfiguration("Amqp:Orders"), config);
+        await host.StartAsync(Ct);
+
+        var conn = host.Services.GetRequiredKeyedService<AmqpConnection>("orders");
+        Assert.True(conn.IsConnected);
+        Assert.Equal([endpoint], conn.Options.Endpoints); // instead of the default localhost:5672, not beside it
+        Assert.Equal(endpoint, conn.CurrentEndpoint);
+    }
+
+    [Fact]
+    public async Task A_password_from_the_section_replaces_the_one_in_the_URI()
+    {
+        var broker = AmqpConnectionOptions.Parse(Broker.AmqpUri);
+        var endpoint = broker.Endpoints[0];
+        var config = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:amqp"] = $"amqp://{broker.UserName}:not-the-password@{endpoint.Host}:{endpoint.Port}/",
+            ["Amqp:Password"] = broker.Password,
+        };
+        await using var host = BuildHost(b => b.Services.AddAmqpConnection().BindConfiguration("Amqp"), config);
+        await host.StartAsync(Ct); // with the URI's password the broker refuses the login and the start fails
+
+        Assert.True(host.Services.GetRequiredService<AmqpConnection>().IsConnected);
+    }
+
+    [Fact]
     public async Task Publisher_reports_an_unroutable_mandatory_message()
     {
         await using var host = BuildHost(b => b.Services.AddAmqpConnection());
@@ -86,6 +125,7 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
         await using var host = BuildHost(b => b.Services.AddAmqpConnection("nowhere"));
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Ct));
         Assert.Contains("ConnectionStrings:nowhere", error.Message);
+        Assert.Contains("Endpoints", error.Message);
     }
 
     [Fact]

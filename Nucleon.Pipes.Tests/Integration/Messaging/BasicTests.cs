@@ -143,7 +143,7 @@ public sealed class BasicTests(BrokerFixture broker) : MessagingTestBase(broker)
         Assert.False(m!.Value.Redelivered);
         Assert.Equal(0u, await ReadyCountAsync(q));
 
-        await ch.BasicRecoverAsync(requeue: true, cancellationToken: Ct);
+        await ch.BasicRecoverAsync(Ct);
         var again = await ch.GetAsync(q, cancellationToken: Ct);
         Assert.NotNull(again);
         Assert.True(again.Value.Redelivered);

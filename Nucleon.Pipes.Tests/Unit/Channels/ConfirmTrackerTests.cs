@@ -174,4 +174,46 @@ public sealed class ConfirmTrackerTests
         Assert.Same(lost, await Assert.ThrowsAsync<AmqpConnectionLostException>(() => parked.WaitAsync(Timeout)));
         await Assert.ThrowsAsync<AmqpConnectionLostException>(() => tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask());
     }
+
+    [Fact]
+    public async Task A_return_belongs_to_the_mandatory_publish_it_names_even_when_an_earlier_ack_comes_between()
+    {
+        // RabbitMQ sends basic.return for publish 2 at once, but the ack of publish 1 (waiting for its queue)
+        // may come after it: the return must not go to whichever confirm comes next.
+        var tracker = new ConfirmTracker(16);
+        var queue = NewQueue();
+        var routed = tracker.PublishAsync(queue, Command(), new MandatoryPublish("", "orders", new BasicProperties { MessageId = "a" }), CancellationToken.None).AsTask();
+        var unroutable = tracker.PublishAsync(queue, Command(), new MandatoryPublish("", "nowhere", new BasicProperties { MessageId = "b" }), CancellationToken.None).AsTask();
+        var plain = tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask();
+
+        tracker.Returned(new AmqpMessageReturnedException(312, "NO_ROUTE", "", "nowhere", new BasicProperties { MessageId = "b" }));
+        tracker.Confirm(1, multiple: false, ack: true);
+        await routed.WaitAsync(Timeout);
+        tracker.Confirm(3, multiple: true, ack: true);
+
+        var returned = await Assert.ThrowsAsync<AmqpMessageReturnedException>(() => unroutable.WaitAsync(Timeout));
+        Assert.Equal(2ul, returned.SequenceNumber);
+        Assert.Equal("b", returned.Properties.MessageId);
+        await plain.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Returns_of_identical_looking_publishes_are_told_apart_by_their_ids_then_by_age()
+    {
+        var tracker = new ConfirmTracker(16);
+        var queue = NewQueue();
+        var first = tracker.PublishAsync(queue, Command(), new MandatoryPublish("x", "k", new BasicProperties { MessageId = "1" }), CancellationToken.None).AsTask();
+        var second = tracker.PublishAsync(queue, Command(), new MandatoryPublish("x", "k", new BasicProperties { MessageId = "2" }), CancellationToken.None).AsTask();
+        var third = tracker.PublishAsync(queue, Command(), new MandatoryPublish("x", "k", null), CancellationToken.None).AsTask();
+        var fourth = tracker.PublishAsync(queue, Command(), new MandatoryPublish("x", "k", null), CancellationToken.None).AsTask();
+
+        tracker.Returned(new AmqpMessageReturnedException(312, "NO_ROUTE", "x", "k", new BasicProperties { MessageId = "2" }));
+        tracker.Returned(new AmqpMessageReturnedException(312, "NO_ROUTE", "x", "k", BasicProperties.Empty));
+        tracker.Confirm(4, multiple: true, ack: true);
+
+        await first.WaitAsync(Timeout);
+        Assert.Equal(2ul, (await Assert.ThrowsAsync<AmqpMessageReturnedException>(() => second.WaitAsync(Timeout))).SequenceNumber);
+        Assert.Equal(3ul, (await Assert.ThrowsAsync<AmqpMessageReturnedException>(() => third.WaitAsync(Timeout))).SequenceNumber);
+        await fourth.WaitAsync(Timeout);
+    }
 }

@@ -16,17 +16,8 @@ public sealed class ServerFlowTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        await using var conn = new AmqpConnection(new AmqpConnectionOptions
-        {
-            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
-            Heartbeat = TimeSpan.Zero,
-        });
-        var connect = conn.ConnectAsync(ct);
-        await server.AcceptAndHandshakeAsync();
-        await connect.WaitAsync(ct);
-        var allocating = conn.AllocateChannelAsync(cancellationToken: ct);
-        await server.AnswerChannelOpenAsync(1);
-        await using var ch = await allocating.WaitAsync(ct);
+        await using var conn = await server.ConnectClientAsync();
+        await using var ch = await server.OpenClientChannelAsync(conn);
 
         await server.SendMethodAsync(1, new ChannelFlow(false));
         var flowOk = MethodFrame.Decode<ChannelFlowOk>(await server.ReadMethodAsync(1, MethodIds.ChannelFlowOk));
@@ -49,9 +40,6 @@ public sealed class ServerFlowTests
         Assert.Equal((ushort)1, channel);
         Assert.Equal(MethodIds.BasicPublish, id);
 
-        var closing = conn.CloseAsync(ct);
-        await server.ReadConnectionCloseAsync();
-        await server.SendMethodAsync(0, new ConnectionCloseOk());
-        await closing.WaitAsync(ct);
+        await server.CloseClientAsync(conn);
     }
 }

@@ -23,8 +23,13 @@ public sealed class AmqpConsumer : IAsyncDisposable
     /// <summary>The deliveries, in order. Can be enumerated once.</summary>
     public IAsyncEnumerable<Message> Messages => _stream;
 
-    /// <summary>Cancels the consumer (basic.cancel); unread deliveries go back to the queue.</summary>
-    public Task CancelAsync() => _channel.Consumers.StopAsync(_state, drain: false, handBack: true);
+    /// <summary>
+    /// Cancels the consumer (basic.cancel); unread deliveries go back to the queue. If
+    /// <paramref name="cancellationToken"/> fires first, only the wait ends: the cancel still completes
+    /// in the background (the consumer is never left half cancelled).
+    /// </summary>
+    public Task CancelAsync(CancellationToken cancellationToken = default) =>
+        _channel.Consumers.StopAsync(_state, drain: false, handBack: true).WaitAsync(cancellationToken);
 
     /// <summary>Same as <see cref="CancelAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await CancelAsync().ConfigureAwait(false);

@@ -16,16 +16,3 @@ internal readonly record struct ConfirmSelect(bool NoWait) : IAmqpMethod<Confirm
 
     public static ConfirmSelect DecodeArguments(ref AmqpDecoder decoder) => new((decoder.ReadOctet() & 1) != 0);
 }
-
-/// <summary>confirm.select-ok (85, 11).</summary>
-internal readonly record struct ConfirmSelectOk : IAmqpMethod<ConfirmSelectOk>
-{
-    public static ushort ClassId => 85;
-    public static ushort MethodId => 11;
-
-    public int GetArgumentsSize() => 0;
-
-    public void EncodeArguments(ref AmqpEncoder encoder) { }
-
-    public static ConfirmSelectOk DecodeArguments(ref AmqpDecoder decoder) => default;
-}

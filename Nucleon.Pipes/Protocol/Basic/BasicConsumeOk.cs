@@ -1,0 +1,18 @@
+using Nucleon.Pipes.Framing;
+
+namespace Nucleon.Pipes.Protocol;
+
+// Class 60, basic (spec 1.8.2.x plus RabbitMQ's basic.nack). Field order and bit packing follow the spec's XML.
+
+/// <summary>basic.consume-ok (60, 21).</summary>
+internal readonly record struct BasicConsumeOk(string ConsumerTag) : IAmqpMethod<BasicConsumeOk>
+{
+    public static ushort ClassId => 60;
+    public static ushort MethodId => 21;
+
+    public int GetArgumentsSize() => AmqpEncoder.ShortStringSize(ConsumerTag);
+
+    public void EncodeArguments(ref AmqpEncoder encoder) => encoder.WriteShortString(ConsumerTag);
+
+    public static BasicConsumeOk DecodeArguments(ref AmqpDecoder decoder) => new(decoder.ReadShortString());
+}
