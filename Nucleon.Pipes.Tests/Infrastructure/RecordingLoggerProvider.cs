@@ -23,6 +23,10 @@ public sealed class RecordingLoggerProvider : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private readonly Channel<LogEntry> _stream = Channel.CreateUnbounded<LogEntry>();
+    private long _isEnabledCalls;
+
+    /// <summary>How often the library asked whether a level is enabled: what a disabled log costs it.</summary>
+    public long IsEnabledCalls => Interlocked.Read(ref _isEnabledCalls);
 
     /// <summary>Every entry so far, in the order they were written.</summary>
     public IReadOnlyList<LogEntry> Entries => [.. _entries];
@@ -67,7 +71,11 @@ public sealed class RecordingLoggerProvider : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel)
+        {
+            Interlocked.Increment(ref owner._isEnabledCalls);
+            return logLevel != LogLevel.None;
+        }
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
