@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using Nucleon.Pipes.Channels;
 
@@ -10,22 +9,22 @@ namespace Nucleon.Pipes.Consumers;
 /// </summary>
 internal sealed class ConsumerState
 {
-    // Rented on the connection's reader thread, recycled on the consumer's: a lock-free queue, since
-    // a lock here was contended on every message.
-    private readonly ConcurrentQueue<Delivery> _pool = new();
-    private readonly int _poolLimit;
-    private int _pooled;
+    // What a burst may make the pool keep at most, beside the overflow's own byte budget.
+    private const int MaxBurstPool = 1 << 20;
     private int _readerClaimed;
     private int _stopping;
 
-    public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity, long overflowByteLimit)
+    public ConsumerState(ChannelCore channel, string tag, bool autoAck, int inboxCapacity, long overflowByteLimit, TimeProvider time)
     {
         Channel = channel;
         Tag = tag;
         TagUtf8 = Encoding.UTF8.GetBytes(tag);
         AutoAck = autoAck;
-        _poolLimit = Math.Min(inboxCapacity + 2, 4096);
-        Inbox = new DeliveryInbox(inboxCapacity, overflowByteLimit);
+        var inbox = new DeliveryInbox(inboxCapacity, overflowByteLimit);
+        Inbox = inbox;
+        int baseLimit = Math.Min(inboxCapacity + 2, 4096);
+        Pool = new DeliveryPool(this, baseLimit, baseLimit + (int)Math.Min(overflowByteLimit / DeliveryInbox.MessageOverhead, MaxBurstPool), time,
+            onCalm: inbox.TrimOverflow);
         OverflowByteLimit = overflowByteLimit;
     }
 
@@ -41,6 +40,9 @@ internal sealed class ConsumerState
     public bool AutoAck { get; }
 
     public DeliveryInbox Inbox { get; }
+
+    /// <summary>The deliveries this consumer recycles.</summary>
+    public DeliveryPool Pool { get; }
 
     /// <summary>Tracks the stream offsets handed out and settled, for a connection-level stream consumer.</summary>
     public StreamCursor? Cursor { get; set; }
@@ -64,30 +66,10 @@ internal sealed class ConsumerState
     /// <summary>True for the first caller only: basic.cancel is sent once.</summary>
     public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
-    public Delivery Rent()
-    {
-        if (_pool.TryDequeue(out var delivery))
-        {
-            Interlocked.Decrement(ref _pooled);
-            return delivery;
-        }
-
-        return new Delivery(this);
-    }
+    public Delivery Rent() => Pool.Rent();
 
     /// <summary>A handed-out manual-ack delivery was settled: it returns to the pool.</summary>
-    public void Release(Delivery delivery) => Recycle(delivery);
+    public void Release(Delivery delivery) => Pool.Recycle(delivery);
 
-    public void Recycle(Delivery delivery)
-    {
-        delivery.Reset();
-        if (Interlocked.Increment(ref _pooled) <= _poolLimit)
-        {
-            _pool.Enqueue(delivery);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _pooled);
-        }
-    }
+    public void Recycle(Delivery delivery) => Pool.Recycle(delivery);
 }

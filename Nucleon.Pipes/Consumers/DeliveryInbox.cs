@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Threading.Tasks.Sources;
@@ -25,7 +24,7 @@ internal sealed class DeliveryInbox
     private readonly int _capacity;
     private readonly long _overflowByteLimit;
     private readonly Waiter _readerWaiter = new();
-    private readonly ConcurrentQueue<Delivery> _overflow = new();
+    private readonly OverflowQueue _overflow = new();
     private int _overflowCount; // incremented by the writer, decremented by the reader
     private long _overflowBytes; // likewise, in OverflowCost units
 
@@ -59,6 +58,12 @@ internal sealed class DeliveryInbox
 
     /// <summary>Why the inbox was completed, when it ended with an error.</summary>
     public Exception? Error => IsCompleted ? _error : null;
+
+    /// <summary>Lets go of the overflow's spare segments (a burst is over).</summary>
+    public void TrimOverflow() => _overflow.TrimSpares();
+
+    /// <summary>Spare overflow segments kept for the next burst (for tests and diagnostics).</summary>
+    public int OverflowSpareSegments => _overflow.SpareCount;
 
     /// <summary>Deliveries waiting in the overflow (for tests and diagnostics).</summary>
     public int OverflowCount => Volatile.Read(ref _overflowCount);
@@ -139,8 +144,9 @@ internal sealed class DeliveryInbox
             return true;
         }
 
-        if (Volatile.Read(ref _overflowCount) > 0 && _overflow.TryDequeue(out delivery))
+        if (Volatile.Read(ref _overflowCount) > 0)
         {
+            delivery = _overflow.Dequeue();
             Interlocked.Decrement(ref _overflowCount);
             Interlocked.Add(ref _overflowBytes, -OverflowCost(delivery));
             return true;
