@@ -29,7 +29,7 @@ public sealed class AmqpConnectionLostEventArgs : EventArgs
     /// </summary>
     public Exception Cause { get; }
 
-    /// <summary>The broker's reply code when it closed the connection, else null.</summary>
+    /// <summary>The reply code of the connection.close that ended it (the broker's, or this client's for malformed input), else null.</summary>
     public ushort? ReplyCode => (Cause as AmqpReplyException)?.ReplyCode;
 
     /// <summary>False when <see cref="AmqpConnectionOptions.AutomaticReconnect"/> is off: the connection has ended for good.</summary>

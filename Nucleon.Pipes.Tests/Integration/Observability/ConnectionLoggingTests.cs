@@ -223,6 +223,32 @@ public sealed class ConnectionLoggingTests(BrokerFixture broker, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_consumer_cancelled_by_the_broker_is_logged_with_its_queue_and_tag()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var ct = cts.Token;
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(Options("nucleon-log-cancel", log));
+        await conn.ConnectAsync(ct);
+        await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
+        string queue = (await ch.QueueDeclareAsync(BrokerConnectionInfo.UniqueName("nucleon-log-cancel-q"), cancellationToken: ct)).QueueName;
+        await using var consumer = ch.ConsumeAsync(queue, cancellationToken: ct).GetAsyncEnumerator(ct);
+        var next = consumer.MoveNextAsync().AsTask();
+        var subscribed = await log.NextAsync(LogEvents.Subscribed, ct);
+        await using (var other = await conn.RentChannelAsync(cancellationToken: ct))
+        {
+            await other.QueueDeleteAsync(queue, cancellationToken: ct);
+        }
+
+        await Assert.ThrowsAsync<AmqpConsumerCancelledException>(() => next.WaitAsync(ct));
+        var cancelled = Assert.Single(log.Events(LogEvents.CancelledByBroker));
+        Assert.Equal(LogLevel.Warning, cancelled.Level);
+        Assert.Equal(queue, cancelled["Queue"]);
+        Assert.Equal(subscribed["ConsumerTag"], cancelled["ConsumerTag"]);
+        Assert.Equal(ch.ChannelNumber, cancelled["Channel"]);
+    }
+
+    [Fact]
     public async Task Publishing_confirming_consuming_and_acking_do_no_logging_work_per_message_even_at_Trace()
     {
         const int Messages = 300;

@@ -52,7 +52,8 @@ internal static partial class ConnectionLog
         Message = "The connection to {Endpoint} was closed by the application after {Generation} generations")]
     public static partial void Closed(ILogger logger, AmqpEndpoint endpoint, int generation);
 
-    [LoggerMessage(EventId = 1011, Level = LogLevel.Error,
+    // Debug: a message handler can fail on every message, and OnError has it already.
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Debug,
         Message = "An application callback threw ({Callback}); reported to OnError")]
     public static partial void CallbackFailed(ILogger logger, Exception error, string callback);
 }
