@@ -47,6 +47,12 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// <summary>How many connections have been established so far (1 after the first connect; +1 per reconnect).</summary>
     public int Generation => _supervisor.Generation;
 
+    /// <summary>
+    /// The last failure the connection saw: a failed connection attempt or a lost connection (null before the first).
+    /// For health checks and diagnostics while it is connecting or reconnecting; the events and the log say when each happened.
+    /// </summary>
+    public Exception? LastError => _supervisor.LastError;
+
     /// <summary>The broker's server-properties of the current connection (product, version, capabilities).</summary>
     public IDictionary<string, object?> ServerProperties => _supervisor.Gate.Current?.ServerProperties ?? new Dictionary<string, object?>();
 

@@ -42,7 +42,6 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
         }
 
         Connection.OnError(OnErrorAsync);
-        Connection.ConnectionLost += (_, e) => Volatile.Write(ref _lastError, e.Cause);
     }
 
     public string Name { get; }
@@ -52,8 +51,13 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
     /// <summary>Confirmed publishes still waiting for the broker's answer.</summary>
     public InFlightCounter Publishes { get; } = new();
 
-    /// <summary>The last error the connection reported (lost connection, hook that threw, failed callback, permanent failure).</summary>
-    public Exception? LastError => Volatile.Read(ref _lastError);
+    /// <summary>
+    /// While connecting or reconnecting, the connection's last failed attempt or loss; else the last error reported to
+    /// OnError (a hook or callback that threw, the permanent failure).
+    /// </summary>
+    public Exception? LastError => State is AmqpConnectionState.Starting or AmqpConnectionState.Reconnecting
+        ? Connection.LastError ?? Volatile.Read(ref _lastError)
+        : Volatile.Read(ref _lastError) ?? Connection.LastError;
 
     public AmqpConnectionState State
     {

@@ -187,6 +187,10 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
         var health = await CheckAsync(host);
         Assert.Equal(HealthStatus.Degraded, health.Status);
         Assert.Equal("Starting", health.Data["state"]);
+        // The refused attempts are logged, not reported to OnError; the health check still shows the last one.
+        var refused = await WaitForStatusAsync(host, HealthStatus.Degraded, r => r.Data.ContainsKey("lastError"));
+        Assert.Equal("Starting", refused.Data["state"]);
+        Assert.Contains("refused", (string)refused.Data["lastError"], StringComparison.Ordinal);
         await host.StopAsync(TimeSpan.FromSeconds(30)); // stops the background attempts
     }
 
