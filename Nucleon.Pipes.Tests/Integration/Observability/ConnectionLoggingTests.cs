@@ -249,6 +249,32 @@ public sealed class ConnectionLoggingTests(BrokerFixture broker, ITestOutputHelp
     }
 
     [Fact]
+    public async Task An_application_callback_that_throws_is_logged_at_Debug_and_reported_to_OnError()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var ct = cts.Token;
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(Options("nucleon-log-callback", log));
+        var reported = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.OnError((_, ex) =>
+        {
+            reported.TrySetResult(ex);
+            return ValueTask.CompletedTask;
+        });
+        await conn.ConnectAsync(ct);
+        await using var ch = await conn.AllocateChannelAsync(cancellationToken: ct);
+        ch.OnReturn(_ => throw new InvalidOperationException("return handler bug"));
+        await ch.PublishAsync("", BrokerConnectionInfo.UniqueName("nucleon-log-nowhere"), "x"u8.ToArray(), mandatory: true, cancellationToken: ct);
+
+        Assert.IsType<AmqpCallbackException>(await reported.Task.WaitAsync(ct));
+        var failed = Assert.Single(log.Events(LogEvents.CallbackFailed));
+        Assert.Equal(LogLevel.Debug, failed.Level);
+        Assert.Equal("return handler bug", failed.Exception!.Message);
+        Assert.Contains("OnReturn", (string)failed["Callback"]!, StringComparison.Ordinal);
+        Assert.Single(log.Events(LogEvents.Returned));
+    }
+
+    [Fact]
     public async Task Publishing_confirming_consuming_and_acking_do_no_logging_work_per_message_even_at_Trace()
     {
         const int Messages = 300;
