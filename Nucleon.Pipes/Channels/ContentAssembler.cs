@@ -23,6 +23,15 @@ internal sealed class ContentAssembler(ChannelCore channel)
     private byte[] _lastRoutingKeyBytes = [];
     private string _lastRoutingKey = string.Empty;
 
+    // Many streams carry the same properties on every message (a content type, persistent delivery):
+    // when a content header's property bytes equal the last one's, the same BasicProperties (immutable)
+    // is handed out again instead of decoding a new one. Never with headers: Headers is a dictionary
+    // that a consumer may change.
+    private const int MaxSharedPropertyBytes = 256;
+    private const int HeaderPrefixSize = 12; // class-id, weight, body-size
+    private byte[] _lastPropertyBytes = [0, 0]; // no property flags: BasicProperties.Empty
+    private BasicProperties _lastProperties = BasicProperties.Empty;
+
     /// <summary>True between a content-carrying method and the end of its body.</summary>
     public bool InProgress => _content != ContentKind.None;
 
@@ -115,10 +124,32 @@ internal sealed class ContentAssembler(ChannelCore channel)
             throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A message of {bodySize} bytes arrived on channel {channel.Number}; MaxMessageSize is {limit}.");
         }
 
-        delivery.Properties = BasicPropertiesCodec.Read(ref decoder);
+        delivery.Properties = ReadProperties(payload[HeaderPrefixSize..], ref decoder);
         delivery.StartBody((long)bodySize);
         _expectingBody = true;
         return Finish(out kind);
+    }
+
+    private BasicProperties ReadProperties(ReadOnlySpan<byte> bytes, ref AmqpDecoder decoder)
+    {
+        if (bytes.SequenceEqual(_lastPropertyBytes))
+        {
+            return _lastProperties;
+        }
+
+        var properties = BasicPropertiesCodec.Read(ref decoder);
+        if (properties.Headers is null && bytes.Length <= MaxSharedPropertyBytes)
+        {
+            if (_lastPropertyBytes.Length != bytes.Length)
+            {
+                _lastPropertyBytes = new byte[bytes.Length];
+            }
+
+            bytes.CopyTo(_lastPropertyBytes);
+            _lastProperties = properties;
+        }
+
+        return properties;
     }
 
     /// <summary>A body frame. Returns the message once its body is complete.</summary>

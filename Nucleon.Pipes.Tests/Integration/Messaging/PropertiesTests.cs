@@ -242,4 +242,47 @@ public sealed class PropertiesTests(BrokerFixture broker) : MessagingTestBase(br
         Assert.True(got.ContainsKey("void"));
         Assert.Null(got["void"]);
     }
+
+    [Fact]
+    public async Task Consecutive_messages_with_the_same_properties_share_one_decoded_object_and_headers_are_never_shared()
+    {
+        var q = await DeclareQueueAsync();
+        var json = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryMode.Persistent };
+        var other = json with { ContentType = "text/plain" };
+        var withHeaders = json with { Headers = new Dictionary<string, object?> { ["k"] = "v" } };
+        BasicProperties[] sent = [json, json, json, other, json, withHeaders, withHeaders, json];
+        foreach (var p in sent)
+        {
+            await PublishConfirmedAsync("", q, "m", p);
+        }
+
+        var got = new List<BasicProperties>();
+        await using var ch = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        await foreach (var m in ch.ConsumeAsync(q, new ConsumeOptions { AutoAck = true }, Ct))
+        {
+            got.Add(m.Properties);
+            if (got.Count == sent.Length)
+            {
+                break;
+            }
+        }
+
+        for (int i = 0; i < sent.Length; i++)
+        {
+            Assert.Equal(sent[i].ContentType, got[i].ContentType);
+            Assert.Equal(DeliveryMode.Persistent, got[i].DeliveryMode);
+            Assert.Equal(sent[i].Headers is null, got[i].Headers is null);
+        }
+
+        // The same bytes as the message before: the same object (nothing decoded, nothing allocated).
+        Assert.Same(got[0], got[1]);
+        Assert.Same(got[1], got[2]);
+        Assert.NotSame(got[2], got[3]);
+        Assert.NotSame(got[3], got[4]);
+
+        // Headers are a dictionary a consumer may change: each message gets its own.
+        Assert.NotSame(got[5], got[6]);
+        got[5].Headers!["k"] = "changed";
+        Assert.Equal("v", got[6].Headers!["k"]);
+    }
 }
