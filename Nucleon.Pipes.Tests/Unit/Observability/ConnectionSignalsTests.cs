@@ -79,4 +79,57 @@ public sealed class ConnectionSignalsTests
         await closing.WaitAsync(ct);
         Assert.Equal(2, Assert.Single(log.Events(LogEvents.Closed))["Generation"]);
     }
+
+    [Fact]
+    public async Task A_logger_that_throws_never_breaks_the_connection()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var ct = cts.Token;
+        await using var server = new ScriptedAmqpServer(ct);
+        using var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new ThrowingLoggerProvider()));
+        await using var conn = new AmqpConnection(new AmqpConnectionOptions
+        {
+            Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
+            Heartbeat = TimeSpan.Zero,
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            LoggerFactory = factory,
+        });
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.Blocked += (_, _) => blocked.TrySetResult();
+
+        var handshake = server.AcceptAndHandshakeAsync();
+        await conn.ConnectAsync(ct); // the supervisor logged the attempt and the connect
+        await handshake.WaitAsync(ct);
+        await server.SendMethodAsync(0, new ConnectionBlocked("low on memory")); // the reader logs it
+        await blocked.Task.WaitAsync(ct);
+        var open = conn.AllocateChannelAsync(cancellationToken: ct);
+        await server.AnswerChannelOpenAsync(1);
+        Assert.True((await open.WaitAsync(ct)).IsOpen);
+        Assert.Equal(1, conn.Generation);
+        Assert.True(conn.IsConnected);
+
+        var closing = conn.CloseAsync(ct);
+        await server.ReadConnectionCloseAsync();
+        await server.SendMethodAsync(0, new ConnectionCloseOk());
+        await closing.WaitAsync(ct);
+    }
+
+    private sealed class ThrowingLoggerProvider : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ThrowingLogger();
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ThrowingLogger : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                throw new InvalidOperationException("the log sink is down");
+        }
+    }
 }

@@ -8,7 +8,8 @@ namespace Nucleon.Pipes.Diagnostics.Logging;
 /// <see cref="AmqpConnectionOptions.LoggerFactory"/>. Every event is written through the source-generated
 /// methods of <see cref="ConnectionLog"/>, <see cref="ProtocolLog"/>, <see cref="ChannelLog"/>,
 /// <see cref="ConsumerLog"/> and <see cref="PublisherLog"/>, which check <see cref="ILogger.IsEnabled"/> before
-/// they format anything; none of them is on a per-message path at Information or above.
+/// they format anything; none of them is on a per-message path at Information or above. An application's logger
+/// is wrapped in a <see cref="GuardedLogger"/>: a log sink that throws never breaks the connection.
 /// </summary>
 internal sealed class AmqpLoggers
 {
@@ -27,10 +28,10 @@ internal sealed class AmqpLoggers
     public AmqpLoggers(ILoggerFactory? factory)
     {
         factory ??= NullLoggerFactory.Instance;
-        Connection = factory.CreateLogger(ConnectionCategory);
-        Channel = factory.CreateLogger(ChannelCategory);
-        Consumer = factory.CreateLogger(ConsumerCategory);
-        Publisher = factory.CreateLogger(PublisherCategory);
+        Connection = Create(factory, ConnectionCategory);
+        Channel = Create(factory, ChannelCategory);
+        Consumer = Create(factory, ConsumerCategory);
+        Publisher = Create(factory, PublisherCategory);
     }
 
     public ILogger Connection { get; }
@@ -40,4 +41,8 @@ internal sealed class AmqpLoggers
     public ILogger Consumer { get; }
 
     public ILogger Publisher { get; }
+
+    // The null logger cannot throw: no guard, one virtual call less.
+    private static ILogger Create(ILoggerFactory factory, string category) =>
+        factory.CreateLogger(category) is var logger && logger is NullLogger ? logger : new GuardedLogger(logger);
 }
