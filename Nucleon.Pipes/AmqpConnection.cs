@@ -1,6 +1,7 @@
 using Nucleon.Pipes.Channels;
 using Nucleon.Pipes.Connection;
 using Nucleon.Pipes.Diagnostics.Metrics;
+using Nucleon.Pipes.Diagnostics.Logging;
 
 namespace Nucleon.Pipes;
 
@@ -28,6 +29,7 @@ public sealed class AmqpConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        Loggers = new AmqpLoggers(options.LoggerFactory);
         _supervisor = new ConnectionSupervisor(this);
         Metrics = new ConnectionMetrics(this);
     }
@@ -47,6 +49,12 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// <summary>How many connections have been established so far (1 after the first connect; +1 per reconnect).</summary>
     public int Generation => _supervisor.Generation;
 
+    /// <summary>
+    /// The last failure the connection saw: a failed connection attempt or a lost connection (null before the first).
+    /// For health checks and diagnostics while it is connecting or reconnecting; the events and the log say when each happened.
+    /// </summary>
+    public Exception? LastError => _supervisor.LastError;
+
     /// <summary>The broker's server-properties of the current connection (product, version, capabilities).</summary>
     public IDictionary<string, object?> ServerProperties => _supervisor.Gate.Current?.ServerProperties ?? new Dictionary<string, object?>();
 
@@ -56,22 +64,29 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// <summary>The heartbeat, frame_max and channel_max negotiated for the current connection; null before the first connect.</summary>
     public AmqpTuning? Tuning => _supervisor.Gate.Current is { } session ? new AmqpTuning(session.Heartbeat, session.FrameMax, session.ChannelMax) : null;
 
-    /// <summary>Raised (on the thread pool, after the events before it: see <see cref="Connected"/>) when the broker blocks the connection; the argument is the broker's reason.</summary>
-    public event EventHandler<string>? Blocked;
-
-    /// <summary>Raised (on the thread pool) when the broker unblocks the connection.</summary>
-    public event EventHandler? Unblocked;
-
-    /// <summary>Raised (on the thread pool) when an established connection is lost; the argument is why.</summary>
-    public event EventHandler<Exception>? Disconnected;
+    /// <summary>
+    /// Raised once when an established connection is lost (an outage begins): with the endpoint, the lost generation
+    /// and the cause. The attempts to reconnect go to the log (<see cref="AmqpConnectionOptions.LoggerFactory"/>),
+    /// not to events; <see cref="Reconnected"/> follows once a new connection is up.
+    /// The connection's events (<see cref="ConnectionLost"/>, <see cref="Reconnected"/>, <see cref="Blocked"/>,
+    /// <see cref="Unblocked"/>) are raised on the thread pool, one at a time, in the order they happened; a handler that
+    /// blocks delays the events after it (never the connection), and exceptions from handlers are ignored.
+    /// Not raised when the application closes the connection.
+    /// </summary>
+    public event EventHandler<AmqpConnectionLostEventArgs>? ConnectionLost;
 
     /// <summary>
-    /// Raised (on the thread pool) after a new connection is up and its hooks have run; the argument is its generation.
-    /// The connection's events (<see cref="Connected"/>, <see cref="Disconnected"/>, <see cref="Blocked"/>,
-    /// <see cref="Unblocked"/>) are raised one at a time in the order they happened; a handler that blocks
-    /// delays the events after it (never the connection), and exceptions from handlers are ignored.
+    /// Raised once when the outage that <see cref="ConnectionLost"/> announced ends: a new connection is up and its
+    /// on-connect hooks have run. Carries the new generation and how long the outage lasted.
+    /// Not raised for the first connection (<see cref="ConnectAsync"/> returns then).
     /// </summary>
-    public event EventHandler<int>? Connected;
+    public event EventHandler<AmqpReconnectedEventArgs>? Reconnected;
+
+    /// <summary>Raised when the broker blocks publishing on the connection (resource alarm), with its reason; see <see cref="ConnectionLost"/> for the order of events.</summary>
+    public event EventHandler<AmqpBlockedEventArgs>? Blocked;
+
+    /// <summary>Raised once after each <see cref="Blocked"/>: when the broker unblocks the connection, or when the blocked connection ends.</summary>
+    public event EventHandler<AmqpUnblockedEventArgs>? Unblocked;
 
     /// <summary>
     /// Registers an on-connect hook. Hooks run in registration order, awaited, on the first connection
@@ -83,7 +98,7 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// The hook's <see cref="CancellationToken"/> belongs to the connection it runs on: it is cancelled
     /// when that connection is lost (or the <see cref="AmqpConnection"/> is closed). Once that connection
     /// is lost, channel requests made from the hook throw <see cref="AmqpConnectionLostException"/> at
-    /// once; the loss is reported to <see cref="OnError"/> and the supervisor no longer waits for the
+    /// once; the loss is logged as a failed attempt and the supervisor no longer waits for the
     /// hook: it reconnects and runs all hooks again on the next connection. So a hook should give up
     /// when its token is cancelled, not retry.
     /// </remarks>
@@ -97,9 +112,11 @@ public sealed class AmqpConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Registers an error handler: it hears about everything the connection survives (lost
-    /// connections, failed reconnect attempts, hooks that threw, server-initiated closes) and about the
-    /// failure that ends it. Handlers must not throw; exceptions from them are ignored.
+    /// Registers an error handler: it hears about failures of application code the connection survives (on-connect
+    /// hooks that threw, callbacks such as message handlers and OnReturn handlers, as <see cref="AmqpCallbackException"/>)
+    /// and about the failure that ends the connection for good. A lost connection is <see cref="ConnectionLost"/>, and
+    /// each failed reconnect attempt is logged (<see cref="AmqpConnectionOptions.LoggerFactory"/>), not reported here.
+    /// Handlers must not throw; exceptions from them are ignored.
     /// </summary>
     public void OnError(Func<AmqpConnection, Exception, ValueTask> handler)
     {
@@ -272,6 +289,9 @@ public sealed class AmqpConnection : IAsyncDisposable
 
     // ------------------------------------------------------------------ internals
 
+    /// <summary>The loggers of this connection, one per category.</summary>
+    internal AmqpLoggers Loggers { get; }
+
     internal bool IsCurrentSession(ConnectionSession session) => ReferenceEquals(_supervisor.Gate.Current, session);
 
     /// <summary>The current connection's session (for tests and the connection-level consumer).</summary>
@@ -294,15 +314,15 @@ public sealed class AmqpConnection : IAsyncDisposable
         }
     }
 
-    internal void RaiseBlocked(string reason) => Raise(() => Blocked?.Invoke(this, reason));
+    internal void RaiseBlocked(AmqpBlockedEventArgs e) => Raise(() => Blocked?.Invoke(this, e));
 
-    internal void RaiseUnblocked() => Raise(() => Unblocked?.Invoke(this, EventArgs.Empty));
+    internal void RaiseUnblocked(AmqpUnblockedEventArgs e) => Raise(() => Unblocked?.Invoke(this, e));
+
+    internal void RaiseConnectionLost(AmqpConnectionLostEventArgs e) => Raise(() => ConnectionLost?.Invoke(this, e));
+
+    internal void RaiseReconnected(AmqpReconnectedEventArgs e) => Raise(() => Reconnected?.Invoke(this, e));
 
     private void Raise(Action raise) => _events.Post(raise);
-
-    internal void RaiseConnected(int generation) => Raise(() => Connected?.Invoke(this, generation));
-
-    internal void RaiseDisconnected(Exception reason) => Raise(() => Disconnected?.Invoke(this, reason));
 
     /// <summary>Closed for good: events already raised are still delivered, none after.</summary>
     internal void OnClosedForGood()
@@ -315,8 +335,11 @@ public sealed class AmqpConnection : IAsyncDisposable
     internal ConnectionMetrics Metrics { get; }
 
     /// <summary>An application callback threw: the error goes to the <see cref="OnError"/> handlers, never up the stack.</summary>
-    internal void ReportCallbackFailure(string callback, Exception error) =>
+    internal void ReportCallbackFailure(string callback, Exception error)
+    {
+        ConnectionLog.CallbackFailed(Loggers.Connection, error, callback);
         _ = ReportAsync(new AmqpCallbackException(callback, error));
+    }
 
     /// <summary>Tells every <see cref="OnError"/> handler, in order; their exceptions are ignored.</summary>
     internal async Task ReportAsync(Exception error)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Nucleon.Pipes.Connection;
 
 namespace Nucleon.Pipes;
@@ -122,7 +124,7 @@ public sealed record AmqpConnectionOptions
     /// <summary>
     /// Whether the connection reconnects by itself. Default true. When false, for callers that own
     /// reconnection: <see cref="AmqpConnection.ConnectAsync"/> tries each endpoint once and throws the last
-    /// attempt's error; a connection that is lost afterwards raises <see cref="AmqpConnection.Disconnected"/>,
+    /// attempt's error; a connection that is lost afterwards raises <see cref="AmqpConnection.ConnectionLost"/>,
     /// fails pending calls with <see cref="AmqpConnectionLostException"/> and ends the
     /// <see cref="AmqpConnection"/> for good (<see cref="AmqpConnection.Completion"/> faults with the loss);
     /// create a new one to connect again.
@@ -135,10 +137,18 @@ public sealed record AmqpConnectionOptions
     /// are then not used. Its token is cancelled after <see cref="ConnectionTimeout"/> or when the connection is
     /// closed. A provider that throws, returns credentials without a user name or password, or does not answer
     /// within <see cref="ConnectionTimeout"/> (even one that ignores its token) fails that attempt like an
-    /// unreachable broker: it is reported to <see cref="AmqpConnection.OnError"/> and retried with back-off.
+    /// unreachable broker: it is logged (event 1002, see <see cref="LoggerFactory"/>) and retried with back-off.
     /// Default: none.
     /// </summary>
     public Func<CancellationToken, ValueTask<AmqpCredentials>>? CredentialsProvider { get; init; }
+
+    /// <summary>
+    /// Where the connection logs (categories <c>Nucleon.Pipes.Connection</c>, <c>.Channel</c>, <c>.Consumer</c> and
+    /// <c>.Publisher</c>; README, "Observability", lists every event). Nothing is formatted for a level that is off,
+    /// nothing is logged per message at Information or above, and neither passwords nor message bodies are ever
+    /// logged. Default: none (<see cref="NullLoggerFactory"/>).
+    /// </summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
     /// <summary>Clock for heartbeats and back-off; tests may supply their own.</summary>
     internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
@@ -232,6 +242,7 @@ public sealed record AmqpConnectionOptions
         ArgumentNullException.ThrowIfNull(VirtualHost, nameof(VirtualHost));
         ArgumentNullException.ThrowIfNull(UserName, nameof(UserName));
         ArgumentNullException.ThrowIfNull(Password, nameof(Password));
+        ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
 
         // Refused here, naming the key, rather than as a failed handshake on every connect.
         if (ConnectionHandshake.StartOkOversize(this) is { } oversize)

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Nucleon.Pipes.Hosting.Connections;
 
@@ -26,7 +28,14 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
         Name = registration.Name;
         _settings = settings;
         _logger = logger;
-        Connection = new AmqpConnection(settings.BuildOptions());
+        var options = settings.BuildOptions();
+        if (options.LoggerFactory is NullLoggerFactory && services.GetService<ILoggerFactory>() is { } loggerFactory)
+        {
+            // The library logs to the host's logging unless ConfigureOptions gave it another factory.
+            options = options with { LoggerFactory = loggerFactory };
+        }
+
+        Connection = new AmqpConnection(options);
         foreach (var hook in registration.Hooks)
         {
             Connection.OnConnect((connection, ct) => hook(services, connection, ct));
@@ -42,8 +51,13 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
     /// <summary>Confirmed publishes still waiting for the broker's answer.</summary>
     public InFlightCounter Publishes { get; } = new();
 
-    /// <summary>The last error the connection reported (lost connection, failed attempt, hook that threw, permanent failure).</summary>
-    public Exception? LastError => Volatile.Read(ref _lastError);
+    /// <summary>
+    /// While connecting or reconnecting, the connection's last failed attempt or loss; else the last error reported to
+    /// OnError (a hook or callback that threw, the permanent failure).
+    /// </summary>
+    public Exception? LastError => State is AmqpConnectionState.Starting or AmqpConnectionState.Reconnecting
+        ? Connection.LastError ?? Volatile.Read(ref _lastError)
+        : Volatile.Read(ref _lastError) ?? Connection.LastError;
 
     public AmqpConnectionState State
     {

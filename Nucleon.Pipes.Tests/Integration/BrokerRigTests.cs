@@ -81,7 +81,7 @@ public sealed class BrokerRigTests(BrokerFixture broker)
         string name = BrokerConnectionInfo.UniqueName("nucleon-rig");
         await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"connection_name={name}"));
         var lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Disconnected += (_, ex) => lost.TrySetResult(ex);
+        conn.ConnectionLost += (_, e) => lost.TrySetResult(e.Cause);
         await conn.ConnectAsync(cts.Token);
 
         var info = await BrokerConnectionInfo.FindAsync(broker, name);

@@ -223,7 +223,16 @@ internal sealed class ChannelCore : IDisposable
     }
 
     /// <summary>Called by the object pool for channels it does not keep.</summary>
-    public void Dispose() => Discard();
+    public void Dispose()
+    {
+        if (IsReusable)
+        {
+            // Healthy, so the pool refused it for want of room.
+            Diagnostics.Logging.PooledChannelDiscard.Log(this, $"the pool already holds {Session.Options.ChannelPoolSize} channels (ChannelPoolSize)");
+        }
+
+        Discard();
+    }
 
     /// <summary>Opens the channel (channel.open, and confirm.select for a confirm channel).</summary>
     /// <remarks>If <paramref name="cancellationToken"/> fires after channel.open was queued, the channel is closed once the broker has answered.</remarks>
@@ -361,7 +370,16 @@ internal sealed class ChannelCore : IDisposable
         Volatile.Write(ref _state, Closed);
         Queue.Complete(reason);
         Rpc.Fail(reason);
-        Confirms?.FailAll(reason);
+        if (Confirms is { } confirms)
+        {
+            int unconfirmed = confirms.Outstanding;
+            confirms.FailAll(reason);
+            if (unconfirmed > 0)
+            {
+                Diagnostics.Logging.PublisherLog.UnconfirmedFailed(Session.Owner.Loggers.Publisher, unconfirmed, Number, reason.Message);
+            }
+        }
+
         Consumers.EndAll(reason, graceful);
         Publisher.SetFlow(active: true); // paused publishes go on to find the channel closed
     }

@@ -24,6 +24,13 @@ internal sealed class ChannelHygiene
     /// <summary>Nothing left behind (a pending sync aside, see <see cref="Unsynced"/>).</summary>
     public bool IsClean => Volatile.Read(ref _unsettled) == 0 && !_settledByMultiple && !_nacked;
 
+    /// <summary>What makes the channel unclean, for the log; null when <see cref="IsClean"/>.</summary>
+    public string? WhyUnclean() =>
+        Volatile.Read(ref _unsettled) is > 0 and var unsettled ? $"{unsettled} deliveries handed out and not settled"
+        : _settledByMultiple ? "deliveries were settled with multiple=true"
+        : _nacked ? "the broker nacked a publish on it"
+        : null;
+
     /// <summary>Reader: a manual-ack delivery was assembled for the application.</summary>
     public void Delivered() => Interlocked.Increment(ref _unsettled);
 

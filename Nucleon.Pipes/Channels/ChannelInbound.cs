@@ -1,5 +1,7 @@
 using System.Buffers;
+using Microsoft.Extensions.Logging;
 using Nucleon.Pipes.Consumers;
+using Nucleon.Pipes.Diagnostics.Logging;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
 
@@ -37,6 +39,7 @@ internal sealed class ChannelInbound(ChannelCore channel)
             case MethodIds.BasicNack:
             {
                 var nack = MethodFrame.Decode<BasicNack>(payload);
+                PublisherLog.Nacked(channel.Session.Owner.Loggers.Publisher, nack.DeliveryTag, nack.Multiple, channel.Number);
                 channel.Hygiene.Nacked();
                 int nacked = channel.Confirms?.Confirm(nack.DeliveryTag, nack.Multiple, ack: false) ?? 0;
                 channel.Session.Owner.Metrics.Nacked(channel.Session, nacked);
@@ -67,6 +70,7 @@ internal sealed class ChannelInbound(ChannelCore channel)
             case MethodIds.ChannelFlow:
             {
                 var flow = MethodFrame.Decode<ChannelFlow>(payload);
+                PublisherLog.Flow(channel.Session.Owner.Loggers.Publisher, channel.Number, flow.Active);
                 channel.Publisher.SetFlow(flow.Active);
                 channel.Queue.TryEnqueue(channel.Encode(new ChannelFlowOk(flow.Active)));
                 return null;
@@ -151,6 +155,12 @@ internal sealed class ChannelInbound(ChannelCore channel)
     private void OnReturned(Delivery delivery)
     {
         channel.Session.Owner.Metrics.Returned(channel.Session, delivery.Exchange);
+        var log = channel.Session.Owner.Loggers.Publisher;
+        if (log.IsEnabled(LogLevel.Debug))
+        {
+            PublisherLog.Returned(log, delivery.Exchange, delivery.RoutingKey, channel.Number, _content.ReturnCode, _content.ReturnText);
+        }
+
         if (channel.Confirms is { } confirms)
         {
             confirms.Returned(new AmqpMessageReturnedException(_content.ReturnCode, _content.ReturnText, delivery.Exchange, delivery.RoutingKey, delivery.Properties));
@@ -180,6 +190,9 @@ internal sealed class ChannelInbound(ChannelCore channel)
     private void HandleServerClose(ChannelClose close)
     {
         var error = new AmqpChannelException(close.ReplyCode, close.ReplyText, close.FailingClassId, close.FailingMethodId);
+        var session = channel.Session;
+        ChannelLog.ClosedByBroker(session.Owner.Loggers.Channel, channel.Number, session.Generation, session.Endpoint, close.ReplyCode, close.ReplyText,
+            MethodNames.Name(close.FailingClassId, close.FailingMethodId), close.FailingClassId, close.FailingMethodId);
         channel.MarkClosed(error, graceful: false);
         // Frames still queued would reach a channel the broker considers closed: drop them, answer close-ok,
         // and only then let the channel number be reused.

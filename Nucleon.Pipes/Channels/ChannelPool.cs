@@ -1,5 +1,6 @@
 using Microsoft.Extensions.ObjectPool;
 using Nucleon.Pipes.Connection;
+using Nucleon.Pipes.Diagnostics.Logging;
 
 namespace Nucleon.Pipes.Channels;
 
@@ -61,8 +62,9 @@ internal sealed class ChannelPool
                 {
                     await core.SyncAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (AmqpException)
+                catch (AmqpException ex)
                 {
+                    PooledChannelDiscard.Log(core, $"the round trip that proves the last renter's commands were taken failed: {ex.Message}");
                     core.Discard();
                     continue;
                 }
@@ -93,6 +95,7 @@ internal sealed class ChannelPool
             }
 
             // Went bad while pooled (e.g. the broker closed it): drop it and take another.
+            PooledChannelDiscard.Log(core);
             core.Discard();
         }
     }
@@ -109,6 +112,15 @@ internal sealed class ChannelPool
     {
         public ChannelCore Create() => session.CreateChannel(options);
 
-        public bool Return(ChannelCore obj) => obj.IsReusable;
+        public bool Return(ChannelCore obj)
+        {
+            if (obj.IsReusable)
+            {
+                return true;
+            }
+
+            PooledChannelDiscard.Log(obj);
+            return false;
+        }
     }
 }

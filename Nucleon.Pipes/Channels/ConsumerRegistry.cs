@@ -1,4 +1,5 @@
 using Nucleon.Pipes.Consumers;
+using Nucleon.Pipes.Diagnostics.Logging;
 using Nucleon.Pipes.Protocol;
 
 namespace Nucleon.Pipes.Channels;
@@ -13,6 +14,8 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
 {
     private readonly SemaphoreSlim _consumeLock = new(1, 1);
     private ConsumerState[] _consumers = [];
+
+    private Microsoft.Extensions.Logging.ILogger Log => channel.Session.Owner.Loggers.Consumer;
 
     /// <summary>Subscriptions that are running.</summary>
     public int Count => Volatile.Read(ref _consumers).Length;
@@ -71,6 +74,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
                 throw;
             }
 
+            ConsumerLog.Subscribed(Log, tag, queue, channel.Number, channel.Session.Generation, options.Prefetch, options.AutoAck);
             return consumer;
         }
         finally
@@ -174,6 +178,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
         }
 
         // The consume loop is too far behind: this consumer alone pays, never the connection.
+        ConsumerLog.Overflowed(Log, consumer.Tag, consumer.Queue, consumer.Inbox.Count);
         consumer.Cancelled = true;
         consumer.Inbox.Complete(new AmqpConsumerOverflowException(consumer.Tag, consumer.AutoAck, consumer.Inbox.Count, consumer.OverflowByteLimit));
         Drop(delivery);
@@ -187,6 +192,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
         {
             if (consumer.Tag == cancel.ConsumerTag)
             {
+                ConsumerLog.CancelledByBroker(Log, consumer.Tag, consumer.Queue, channel.Number, channel.Session.Generation);
                 consumer.Cancelled = true;
                 Remove(consumer);
                 consumer.Inbox.Complete(new AmqpConsumerCancelledException(consumer.Tag));

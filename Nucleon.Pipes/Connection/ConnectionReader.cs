@@ -64,6 +64,7 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
         {
             // Malformed input: tell the broker why (connection.close with the reply code), then drop the socket.
             failure = ex;
+            Diagnostics.Logging.ProtocolLog.MalformedFrame(session.Owner.Loggers.Connection, session.Endpoint, session.Generation, ex.ReplyCode, ex.ReplyText);
             await session.SendFinalCloseAsync(ex.ReplyCode, ex.ReplyText).ConfigureAwait(false);
         }
         catch (Exception ex) when (!session.IsAborted)

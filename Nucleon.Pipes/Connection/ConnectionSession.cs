@@ -1,4 +1,5 @@
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Diagnostics.Logging;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
 using Nucleon.Pipes.Transport;
@@ -29,6 +30,8 @@ internal sealed class ConnectionSession
     private volatile bool _closingByClient;
     private volatile bool _finalQueued; // connection.close or close-ok is queued: nothing after it reaches the broker
     private volatile TaskCompletionSource? _unblocked;
+    private readonly object _blockedLock = new();
+    private long _blockedSince;
 
     private ConnectionSession(AmqpConnection owner, AmqpConnectionOptions options, SocketTransport transport, int generation, ConnectionHandshake handshake)
     {
@@ -234,16 +237,37 @@ internal sealed class ConnectionSession
     /// <summary>The broker blocked (with its reason) or unblocked (null) this connection.</summary>
     public void SetBlocked(string? reason)
     {
-        if (reason is not null)
+        // Under the lock, with Abort's side: a Blocked posted after its Unblocked, or after the end, would stay unanswered.
+        lock (_blockedLock)
         {
-            Interlocked.CompareExchange(ref _unblocked, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-            Owner.RaiseBlocked(reason);
+            if (IsAborted)
+            {
+                return;
+            }
+
+            if (reason is not null)
+            {
+                // Only the change is signalled, so every Blocked is followed by exactly one Unblocked.
+                if (Interlocked.CompareExchange(ref _unblocked, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null) is null)
+                {
+                    _blockedSince = Options.TimeProvider.GetTimestamp();
+                    ConnectionLog.Blocked(Owner.Loggers.Connection, Generation, Endpoint, reason);
+                    Owner.RaiseBlocked(new AmqpBlockedEventArgs(Endpoint, Generation, reason));
+                }
+            }
+            else if (Interlocked.Exchange(ref _unblocked, null) is { } gate)
+            {
+                gate.TrySetResult();
+                SignalUnblocked(connectionEnded: false);
+            }
         }
-        else if (Interlocked.Exchange(ref _unblocked, null) is { } gate)
-        {
-            gate.TrySetResult();
-            Owner.RaiseUnblocked();
-        }
+    }
+
+    private void SignalUnblocked(bool connectionEnded)
+    {
+        var blockedFor = Options.TimeProvider.GetElapsedTime(_blockedSince);
+        ConnectionLog.Unblocked(Owner.Loggers.Connection, Generation, Endpoint, (long)blockedFor.TotalMilliseconds, connectionEnded);
+        Owner.RaiseUnblocked(new AmqpUnblockedEventArgs(Endpoint, Generation, blockedFor, connectionEnded));
     }
 
     // ------------------------------------------------------------------ closing
@@ -294,9 +318,13 @@ internal sealed class ConnectionSession
             channel?.MarkClosed(reason is null ? new AmqpChannelClosedException("The connection was closed by the application.") : channelError, graceful: reason is null);
         }
 
-        if (Interlocked.Exchange(ref _unblocked, null) is { } gate)
+        lock (_blockedLock)
         {
-            gate.TrySetResult();
+            if (Interlocked.Exchange(ref _unblocked, null) is { } gate)
+            {
+                gate.TrySetResult();
+                SignalUnblocked(connectionEnded: true);
+            }
         }
 
         SignalChannelAvailable();

@@ -5,12 +5,14 @@ namespace Nucleon.Pipes.Connection;
 /// turn), run the on-connect hooks, open the <see cref="SessionGate"/> for renters, wait for the connection
 /// to end, back off, and start over — until closed, or until <see cref="PermanentFailurePolicy"/> says a
 /// definitive answer ends it. Exactly one generation is current at a time, and only this task changes it.
+/// What it tells the application and the log goes through <see cref="ConnectionSignals"/>.
 /// </summary>
 internal sealed class ConnectionSupervisor(AmqpConnection owner)
 {
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
     private readonly AmqpConnectionOptions _options = owner.Options;
+    private readonly ConnectionSignals _signals = new(owner);
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _lock = new();
@@ -72,6 +74,7 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
             await session.CloseAsync(AmqpReplyCode.Success, "Goodbye", CloseTimeout).ConfigureAwait(false);
         }
 
+        await _signals.EndedAsync(failure, Generation).ConfigureAwait(false);
         Finish(failure);
     }
 
@@ -88,13 +91,14 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
             ConnectionSession session;
             try
             {
+                _signals.Attempting(endpoint, Generation + 1);
                 var attemptOptions = await WithFreshCredentialsAsync(token).ConfigureAwait(false);
                 session = await ConnectionSession.OpenAsync(owner, attemptOptions, endpoint, Generation + 1, token).ConfigureAwait(false);
             }
             catch (Exception ex) when (!token.IsCancellationRequested)
             {
                 Volatile.Write(ref _lastError, ex);
-                await owner.ReportAsync(ex).ConfigureAwait(false);
+                _signals.AttemptFailed(endpoint, ex);
                 if (permanent.GiveUp(ex) is { } definitive)
                 {
                     await ShutdownAsync(definitive).ConfigureAwait(false);
@@ -108,7 +112,7 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
                 }
 
                 endpointIndex++;
-                await backOff.AfterFailedAttemptAsync(token).ConfigureAwait(false);
+                await BackOffAsync(backOff, backOff.AfterFailedAttempt(), token).ConfigureAwait(false);
                 continue;
             }
             catch (Exception)
@@ -119,6 +123,7 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
             permanent.Reset();
             Interlocked.Increment(ref _generation);
             Gate.SetCurrent(session);
+            _signals.SessionOpened(session);
             if (token.IsCancellationRequested)
             {
                 // ShutdownAsync ran while we were connecting and saw no session to close.
@@ -146,7 +151,15 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
                 }
 
                 Volatile.Write(ref _lastError, hooksFailed);
-                await owner.ReportAsync(hooksFailed).ConfigureAwait(false);
+                if (lost)
+                {
+                    _signals.AttemptFailed(session.Endpoint, hooksFailed);
+                }
+                else
+                {
+                    await _signals.HookFailedAsync(session, hooksFailed).ConfigureAwait(false);
+                }
+
                 if (!_options.AutomaticReconnect)
                 {
                     await ShutdownAsync(hooksFailed).ConfigureAwait(false);
@@ -154,7 +167,7 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
                 }
 
                 endpointIndex += lost ? 1 : 0;
-                await backOff.AfterFailedAttemptAsync(token).ConfigureAwait(false);
+                await BackOffAsync(backOff, backOff.AfterFailedAttempt(), token).ConfigureAwait(false);
                 continue;
             }
 
@@ -164,8 +177,8 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
                 break;
             }
 
+            _signals.HandedOut(session);
             _firstConnect?.TrySetResult();
-            owner.RaiseConnected(session.Generation);
 
             var reason = await session.Completion.ConfigureAwait(false);
             if (!Gate.TryShut())
@@ -175,8 +188,7 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
 
             var lostConnection = reason ?? new AmqpConnectionLostException($"The connection to {endpoint} ended.");
             Volatile.Write(ref _lastError, lostConnection);
-            owner.RaiseDisconnected(lostConnection);
-            await owner.ReportAsync(lostConnection).ConfigureAwait(false);
+            _signals.Lost(session, lostConnection, _options.AutomaticReconnect);
             if (!_options.AutomaticReconnect)
             {
                 await ShutdownAsync(lostConnection).ConfigureAwait(false);
@@ -185,8 +197,14 @@ internal sealed class ConnectionSupervisor(AmqpConnection owner)
 
             // Try the next node first: the one that just failed may be the one that is down.
             endpointIndex++;
-            await backOff.AfterLossAsync(token).ConfigureAwait(false);
+            await BackOffAsync(backOff, backOff.AfterLoss(), token).ConfigureAwait(false);
         }
+    }
+
+    private Task BackOffAsync(ReconnectBackOff backOff, TimeSpan delay, CancellationToken token)
+    {
+        _signals.BackingOff(delay);
+        return backOff.WaitAsync(delay, token);
     }
 
     // The options for one attempt: with the credentials provider's current answer, when there is one.

@@ -76,6 +76,7 @@ internal sealed class GenerationHooks(AmqpConnection owner, ConnectionSession se
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or AmqpConnectionLostException))
         {
+            Diagnostics.Logging.ConnectionLog.HookFailed(owner.Loggers.Connection, ex, session.Generation, session.Endpoint, ex.Message);
             await owner.ReportAsync(new AmqpException(
                 $"An on-connect hook of lost connection generation {session.Generation} failed after the supervisor had moved on: {ex.Message}", ex)).ConfigureAwait(false);
         }

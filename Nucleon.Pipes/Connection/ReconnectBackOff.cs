@@ -15,15 +15,15 @@ internal sealed class ReconnectBackOff(AmqpConnectionOptions options)
     /// <summary>A connection is up and handed out (its hooks have run).</summary>
     public void ConnectionUp() => _upSince = options.TimeProvider.GetTimestamp();
 
-    /// <summary>Waits after a failed attempt (connect, handshake or hooks); ends early, without throwing, when the token fires.</summary>
-    public Task AfterFailedAttemptAsync(CancellationToken cancellationToken)
+    /// <summary>The delay after a failed attempt (connect, handshake or hooks).</summary>
+    public TimeSpan AfterFailedAttempt()
     {
         _failures++;
-        return DelayAsync(cancellationToken);
+        return NextDelay();
     }
 
-    /// <summary>Waits after an established connection was lost.</summary>
-    public Task AfterLossAsync(CancellationToken cancellationToken)
+    /// <summary>The delay after an established connection was lost.</summary>
+    public TimeSpan AfterLoss()
     {
         if (options.TimeProvider.GetElapsedTime(_upSince) >= options.ReconnectMaxDelay)
         {
@@ -31,14 +31,12 @@ internal sealed class ReconnectBackOff(AmqpConnectionOptions options)
         }
 
         _failures++;
-        return DelayAsync(cancellationToken);
+        return NextDelay();
     }
 
-    private async Task DelayAsync(CancellationToken cancellationToken)
+    /// <summary>Waits <paramref name="delay"/>; ends early, without throwing, when the token fires.</summary>
+    public async Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        double initial = options.ReconnectInitialDelay.TotalMilliseconds;
-        double capped = Math.Min(options.ReconnectMaxDelay.TotalMilliseconds, initial * Math.Pow(2, Math.Min(_failures - 1, 30)));
-        var delay = TimeSpan.FromMilliseconds((capped / 2) + (Random.Shared.NextDouble() * capped / 2));
         try
         {
             await Task.Delay(delay, options.TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -46,5 +44,12 @@ internal sealed class ReconnectBackOff(AmqpConnectionOptions options)
         catch (OperationCanceledException)
         {
         }
+    }
+
+    private TimeSpan NextDelay()
+    {
+        double initial = options.ReconnectInitialDelay.TotalMilliseconds;
+        double capped = Math.Min(options.ReconnectMaxDelay.TotalMilliseconds, initial * Math.Pow(2, Math.Min(_failures - 1, 30)));
+        return TimeSpan.FromMilliseconds((capped / 2) + (Random.Shared.NextDouble() * capped / 2));
     }
 }

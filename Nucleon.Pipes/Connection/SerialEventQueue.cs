@@ -3,7 +3,7 @@ using System.Threading.Channels;
 namespace Nucleon.Pipes.Connection;
 
 /// <summary>
-/// Raises the connection's events (Connected, Disconnected, Blocked, Unblocked) one at a time, off the
+/// Raises the connection's events (ConnectionLost, Reconnected, Blocked, Unblocked) one at a time, off the
 /// connection's own tasks, in the order they happened. Handlers that throw are ignored; a handler that
 /// blocks delays later events, never the connection.
 /// </summary>

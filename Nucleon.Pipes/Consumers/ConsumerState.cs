@@ -30,10 +30,10 @@ internal sealed class ConsumerState
 
     public ChannelCore Channel { get; }
 
-    /// <summary>The queue it consumes from ("" when unknown), for metrics and spans.</summary>
-    public string Queue { get; init; } = string.Empty;
-
     public string Tag { get; }
+
+    /// <summary>The queue subscribed to (for the log, the metrics and the spans).</summary>
+    public string Queue { get; init; } = string.Empty;
 
     public byte[] TagUtf8 { get; }
 

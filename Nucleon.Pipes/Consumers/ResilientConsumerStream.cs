@@ -125,6 +125,11 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
                 _channel = channel;
                 _inner = new ConsumerStream(channel.Core, consumer, _token) { KeepAutoAckMessages = KeepAutoAckMessages };
                 Subscriptions++;
+                if (Subscriptions > 1)
+                {
+                    Diagnostics.Logging.ConsumerLog.Resubscribed(_connection.Loggers.Consumer, _queue, consumer.Tag, channel.Generation, Subscriptions);
+                }
+
                 return true;
             }
             catch (Exception ex) when (ex is AmqpConnectionLostException or AmqpChannelClosedException && !_connection.Completion.IsCompleted)

@@ -21,9 +21,11 @@ conn.OnConnect(async (c, token) =>
 });
 conn.OnError((c, ex) =>
 {
-    Console.WriteLine($"connection error: {ex.Message}");
+    Console.WriteLine($"error: {ex.Message}"); // a hook or handler that threw, or the failure that ends the connection
     return ValueTask.CompletedTask;
 });
+conn.ConnectionLost += (_, e) => Console.WriteLine($"connection generation {e.Generation} to {e.Endpoint} lost: {e.Cause.Message}");
+conn.Reconnected += (_, e) => Console.WriteLine($"reconnected: generation {e.Generation} after {e.Outage.TotalSeconds:0.0} s ({e.FailedAttempts} failed attempts)");
 
 await conn.ConnectAsync(ct);
 conn.ServerProperties.TryGetValue("version", out var version);

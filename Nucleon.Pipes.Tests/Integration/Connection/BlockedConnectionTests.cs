@@ -19,7 +19,7 @@ public sealed class BlockedConnectionTests(BrokerFixture broker)
         var unblocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"connection_name={name}"));
-        conn.Blocked += (_, reason) => blocked.TrySetResult(reason);
+        conn.Blocked += (_, e) => blocked.TrySetResult(e.Reason);
         conn.Unblocked += (_, _) => unblocked.TrySetResult();
         await conn.ConnectAsync(ct);
 

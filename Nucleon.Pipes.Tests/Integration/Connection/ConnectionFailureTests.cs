@@ -46,8 +46,8 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
             ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
         };
-        await using var conn = new AmqpConnection(options);
-        var reports = RecordErrors(conn);
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
 
         // 530 is not a definitive answer (the vhost may be on its way, or a node still starting it): retried.
         var ex = await Assert.ThrowsAsync<AmqpConnectionLostException>(() => conn.ConnectAsync(cts.Token));
@@ -55,7 +55,8 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
         var cause = Assert.IsType<AmqpConnectionException>(ex.InnerException);
         Assert.Equal(AmqpReplyCode.NotAllowed, cause.ReplyCode);
         Assert.Contains(vhost, cause.ReplyText, StringComparison.Ordinal);
-        Assert.True(reports.Count(r => r is AmqpConnectionException { ReplyCode: AmqpReplyCode.NotAllowed }) >= 2, $"Expected retries, saw {reports.Count} reports.");
+        var attempts = log.AttemptFailures;
+        Assert.True(attempts.Count(r => r is AmqpConnectionException { ReplyCode: AmqpReplyCode.NotAllowed }) >= 2, $"Expected retries, saw {attempts.Count} failed attempts.");
         await Assert.ThrowsAnyAsync<Exception>(() => conn.Completion.WaitAsync(cts.Token));
         Assert.True(conn.Completion.IsFaulted);
     }
@@ -73,14 +74,16 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             Endpoints = [brokerEndpoint, new AmqpEndpoint("127.0.0.1", server.Port)],
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         };
-        await using var conn = new AmqpConnection(options);
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
         var reports = RecordErrors(conn);
 
         var connect = conn.ConnectAsync(ct);
         await server.AcceptAndHandshakeAsync();
         await connect.WaitAsync(ct);
 
-        Assert.IsType<AmqpAuthenticationException>(Assert.Single(reports));
+        Assert.IsType<AmqpAuthenticationException>(Assert.Single(log.AttemptFailures));
+        Assert.Empty(reports); // a refused attempt is the log's business, not OnError's
         Assert.Equal(1, conn.Generation);
         Assert.Equal(server.Port, conn.CurrentEndpoint!.Port);
         var closing = conn.CloseAsync(ct);
@@ -100,15 +103,20 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             Endpoints = [brokerEndpoint, new AmqpEndpoint("127.0.0.1", FreePort())],
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         };
-        await using var conn = new AmqpConnection(options);
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
         var reports = RecordErrors(conn);
 
         var ex = await Assert.ThrowsAsync<AmqpAuthenticationException>(() => conn.ConnectAsync(cts.Token));
 
         Assert.Equal(AmqpReplyCode.AccessRefused, ex.ReplyCode);
-        Assert.Equal(2, reports.Count);
-        Assert.IsType<AmqpAuthenticationException>(reports.First());
-        Assert.IsNotType<AmqpAuthenticationException>(reports.Last());
+        var attempts = log.AttemptFailures;
+        Assert.Equal(2, attempts.Count);
+        Assert.IsType<AmqpAuthenticationException>(attempts[0]);
+        Assert.IsNotType<AmqpAuthenticationException>(attempts[1]);
+        // OnError hears the failure that ends the connection, once.
+        Assert.Same(ex, Assert.Single(reports));
+        Assert.Same(ex, Assert.Single(log.Events(LogEvents.PermanentFailure)).Exception);
         Assert.True(conn.Completion.IsFaulted);
     }
 
@@ -152,20 +160,17 @@ public sealed class ConnectionFailureTests(BrokerFixture broker)
             InitialConnectTimeout = TimeSpan.FromSeconds(2),
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
         };
-        int attempts = 0;
-        await using var conn = new AmqpConnection(options);
-        conn.OnError((_, _) =>
-        {
-            Interlocked.Increment(ref attempts);
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
 
         var sw = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAsync<AmqpConnectionLostException>(() => conn.ConnectAsync(cts.Token));
         sw.Stop();
 
         Assert.InRange(sw.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
-        Assert.True(Volatile.Read(ref attempts) >= 2, $"Expected retries within the 2 s, saw {attempts} failed attempts.");
+        int attempts = log.AttemptFailures.Count;
+        Assert.True(attempts >= 2, $"Expected retries within the 2 s, saw {attempts} failed attempts.");
+        Assert.All(log.Entries, e => Assert.DoesNotContain(password, e.Message, StringComparison.Ordinal));
         Assert.Contains(port.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(password, ex.ToString(), StringComparison.Ordinal);
         await Assert.ThrowsAnyAsync<Exception>(() => conn.Completion.WaitAsync(cts.Token));

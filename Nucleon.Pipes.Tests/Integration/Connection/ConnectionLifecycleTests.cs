@@ -73,22 +73,14 @@ public sealed class ConnectionLifecycleTests(BrokerFixture broker)
             Interlocked.Increment(ref hookRuns);
             return Task.CompletedTask;
         });
-        conn.OnError((_, ex) =>
+        conn.ConnectionLost += (_, e) =>
         {
-            if (ex is AmqpConnectionException { ReplyCode: AmqpReplyCode.ConnectionForced } forced)
+            if (e is { ReplyCode: AmqpReplyCode.ConnectionForced, Cause: AmqpConnectionException forced, Generation: 1, WillReconnect: true })
             {
                 closedByServer.TrySetResult(forced);
             }
-
-            return ValueTask.CompletedTask;
-        });
-        conn.Connected += (_, generation) =>
-        {
-            if (generation == 2)
-            {
-                reconnected.TrySetResult(generation);
-            }
         };
+        conn.Reconnected += (_, e) => reconnected.TrySetResult(e.Generation);
 
         await conn.ConnectAsync(ct);
         await using var oldChannel = await conn.AllocateChannelAsync(cancellationToken: ct);

@@ -26,7 +26,7 @@ public sealed class IdleHeartbeatTests(BrokerFixture broker)
         string name = BrokerConnectionInfo.UniqueName("nucleon-heartbeat");
         await using var conn = new AmqpConnection(BrokerConnectionInfo.Uri(broker, $"heartbeat=1&connection_name={name}"));
         var disconnected = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Disconnected += (_, ex) => disconnected.TrySetResult(ex);
+        conn.ConnectionLost += (_, e) => disconnected.TrySetResult(e.Cause);
         await conn.ConnectAsync(ct);
 
         Assert.Equal(TimeSpan.FromSeconds(1), conn.CurrentSession!.Heartbeat);

@@ -42,10 +42,10 @@ public sealed class CancellationStormTests(FaultBrokerFixture broker, ITestOutpu
         await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "storm") with { ChannelPoolSize = PoolSize });
         conn.OnConnect(DeclareHook(queue));
         int lost = 0;
-        conn.Disconnected += (_, reason) =>
+        conn.ConnectionLost += (_, e) =>
         {
             Interlocked.Increment(ref lost);
-            events.Enqueue($"{clock.Elapsed.TotalSeconds:0.000} s lost: {reason.GetType().Name}: {reason.Message}");
+            events.Enqueue($"{clock.Elapsed.TotalSeconds:0.000} s lost: {e.Cause.GetType().Name}: {e.Cause.Message}");
         };
         await conn.ConnectAsync(ct);
         await WarmUpAsync(conn, queue, ct);

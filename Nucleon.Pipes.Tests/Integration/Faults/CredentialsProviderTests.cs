@@ -35,43 +35,30 @@ public sealed class CredentialsProviderTests(FaultBrokerFixture broker, ITestOut
     }
 
     [Fact]
-    public async Task A_provider_that_fails_fails_that_attempt_only_and_is_reported()
+    public async Task A_provider_that_fails_fails_that_attempt_only_and_is_logged()
     {
         int asked = 0;
-        var errors = new List<Exception>();
         var options = Options(broker, "credentials-flaky") with
         {
             CredentialsProvider = _ => Interlocked.Increment(ref asked) == 1
                 ? throw new InvalidOperationException("vault unavailable")
                 : ValueTask.FromResult(new AmqpCredentials("guest", "guest")),
         };
-        await using var conn = new AmqpConnection(options);
-        conn.OnError((_, ex) =>
-        {
-            lock (errors)
-            {
-                errors.Add(ex);
-            }
-
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await conn.ConnectAsync(cts.Token);
 
         Assert.Equal(2, Volatile.Read(ref asked));
-        lock (errors)
-        {
-            var reported = Assert.Single(errors);
-            output.WriteLine(reported.Message);
-            Assert.Contains("vault unavailable", reported.Message, StringComparison.Ordinal);
-        }
+        var reported = Assert.Single(log.AttemptFailures);
+        output.WriteLine(reported.Message);
+        Assert.Contains("vault unavailable", reported.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_provider_that_ignores_its_token_and_never_answers_fails_that_attempt_after_the_connection_timeout()
     {
         int asked = 0;
-        var errors = new List<Exception>();
         var never = new TaskCompletionSource<AmqpCredentials>(TaskCreationOptions.RunContinuationsAsynchronously);
         var options = Options(broker, "credentials-hung") with
         {
@@ -80,26 +67,15 @@ public sealed class CredentialsProviderTests(FaultBrokerFixture broker, ITestOut
                 ? new ValueTask<AmqpCredentials>(never.Task) // a vault client stuck on a dead socket, deaf to the token
                 : ValueTask.FromResult(new AmqpCredentials("guest", "guest")),
         };
-        await using var conn = new AmqpConnection(options);
-        conn.OnError((_, ex) =>
-        {
-            lock (errors)
-            {
-                errors.Add(ex);
-            }
-
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await conn.ConnectAsync(cts.Token);
 
         Assert.Equal(2, Volatile.Read(ref asked));
-        lock (errors)
-        {
-            var reported = Assert.Single(errors);
-            output.WriteLine(reported.Message);
-            Assert.Contains("did not answer within 2 s", reported.Message, StringComparison.Ordinal);
-        }
+        var reported = Assert.Single(log.AttemptFailures);
+        output.WriteLine(reported.Message);
+        Assert.Contains("did not answer within 2 s", reported.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -129,32 +105,20 @@ public sealed class CredentialsProviderTests(FaultBrokerFixture broker, ITestOut
     public async Task Credentials_without_a_user_name_fail_that_attempt_with_a_clear_error()
     {
         int asked = 0;
-        var errors = new List<Exception>();
         var options = Options(broker, "credentials-null") with
         {
             CredentialsProvider = _ => ValueTask.FromResult(Interlocked.Increment(ref asked) == 1
                 ? new AmqpCredentials(null!, "guest")
                 : new AmqpCredentials("guest", "guest")),
         };
-        await using var conn = new AmqpConnection(options);
-        conn.OnError((_, ex) =>
-        {
-            lock (errors)
-            {
-                errors.Add(ex);
-            }
-
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await conn.ConnectAsync(cts.Token);
 
-        lock (errors)
-        {
-            var reported = Assert.Single(errors);
-            output.WriteLine(reported.Message);
-            Assert.Contains("user name", reported.Message, StringComparison.Ordinal);
-        }
+        var reported = Assert.Single(log.AttemptFailures);
+        output.WriteLine(reported.Message);
+        Assert.Contains("user name", reported.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class ForcedCloseTests(FaultBrokerFixture broker, ITestOutputHelpe
         var sw = Stopwatch.StartNew();
         string queue = QueueName("forced");
 
-        int hookRuns = 0, connected = 0, disconnected = 0;
+        int hookRuns = 0, reconnected = 0, lost = 0;
         var errors = new ConcurrentQueue<Exception>();
         var unexpected = new ConcurrentQueue<Exception>();
         await using var conn = new AmqpConnection(Options(broker, "forced-close"));
@@ -33,8 +33,8 @@ public sealed class ForcedCloseTests(FaultBrokerFixture broker, ITestOutputHelpe
             errors.Enqueue(ex);
             return ValueTask.CompletedTask;
         });
-        conn.Connected += (_, _) => Interlocked.Increment(ref connected);
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref disconnected);
+        conn.Reconnected += (_, _) => Interlocked.Increment(ref reconnected);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         await conn.ConnectAsync(ct);
 
         var confirmed = new ConcurrentDictionary<long, byte>();
@@ -116,7 +116,7 @@ public sealed class ForcedCloseTests(FaultBrokerFixture broker, ITestOutputHelpe
         await stopConsuming.CancelAsync();
         await consumeTask;
 
-        output.WriteLine($"{closes} forced closes in {sw.Elapsed.TotalSeconds:0.0} s: generation {conn.Generation}, hook runs {hookRuns}, connected events {Volatile.Read(ref connected)}, disconnected events {Volatile.Read(ref disconnected)}");
+        output.WriteLine($"{closes} forced closes in {sw.Elapsed.TotalSeconds:0.0} s: generation {conn.Generation}, hook runs {hookRuns}, reconnected events {Volatile.Read(ref reconnected)}, lost events {Volatile.Read(ref lost)}");
         output.WriteLine($"confirmed {confirmed.Count}, consumed {received.Count} distinct ({received.Values.Sum() - received.Count} duplicates), republished {republished}, failed acks {failedAcks}");
         output.WriteLine($"OnError heard {errors.Count}: " + string.Join(" | ", errors.Select(e => e.GetType().Name).GroupBy(n => n).Select(g => $"{g.Key} x{g.Count()}")));
         Assert.True(unexpected.IsEmpty, string.Join("\n---\n", unexpected));
@@ -124,8 +124,8 @@ public sealed class ForcedCloseTests(FaultBrokerFixture broker, ITestOutputHelpe
         Assert.Equal(conn.Generation, Volatile.Read(ref hookRuns));
         var missing = confirmed.Keys.Where(id => !received.ContainsKey(id)).ToList();
         Assert.True(missing.Count == 0, $"{missing.Count} confirmed ids never consumed");
-        await WaitUntilAsync(() => Volatile.Read(ref connected) == conn.Generation && Volatile.Read(ref disconnected) == closes, TimeSpan.FromSeconds(5),
-            () => $"events: connected {connected}, disconnected {disconnected}, generation {conn.Generation}");
+        await WaitUntilAsync(() => Volatile.Read(ref reconnected) == closes && Volatile.Read(ref lost) == closes, TimeSpan.FromSeconds(5),
+            () => $"events: reconnected {reconnected}, lost {lost}, generation {conn.Generation}");
 
         await DeleteQueueQuietlyAsync(broker, queue);
     }

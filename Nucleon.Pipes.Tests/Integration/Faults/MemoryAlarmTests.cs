@@ -19,7 +19,7 @@ public sealed class MemoryAlarmTests(FaultBrokerFixture broker, ITestOutputHelpe
         conn.OnConnect(DeclareHook(queue));
         var blocked = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var unblocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Blocked += (_, reason) => blocked.TrySetResult(reason);
+        conn.Blocked += (_, e) => blocked.TrySetResult(e.Reason);
         conn.Unblocked += (_, _) => unblocked.TrySetResult();
         await conn.ConnectAsync(ct);
         await using var channel = await conn.RentChannelAsync(Confirming, ct);

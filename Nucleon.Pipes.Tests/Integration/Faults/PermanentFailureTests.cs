@@ -35,7 +35,7 @@ public sealed class PermanentFailureTests(FaultBrokerFixture broker, ITestOutput
             ReconnectMaxDelay = TimeSpan.FromSeconds(30),
         });
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Disconnected += (_, _) => lost.TrySetResult();
+        conn.ConnectionLost += (_, _) => lost.TrySetResult();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await conn.ConnectAsync(cts.Token);
 

@@ -18,7 +18,7 @@ public sealed class ProxyFaultTests(FaultBrokerFixture broker, ITestOutputHelper
         await proxy.StartAsync();
         await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "no-reconnect") with { AutomaticReconnect = false });
         var lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Disconnected += (_, ex) => lost.TrySetResult(ex);
+        conn.ConnectionLost += (_, e) => lost.TrySetResult(e.Cause);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await conn.ConnectAsync(cts.Token);
         await using var ch = await conn.AllocateChannelAsync(cancellationToken: cts.Token);
@@ -45,18 +45,21 @@ public sealed class ProxyFaultTests(FaultBrokerFixture broker, ITestOutputHelper
             AutomaticReconnect = false,
             Endpoints = [new AmqpEndpoint("127.0.0.1", proxy.Port), new AmqpEndpoint("127.0.0.1", proxy.Port)],
         };
-        await using var conn = new AmqpConnection(options);
-        int attempts = 0;
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
+        int reports = 0;
         conn.OnError((_, _) =>
         {
-            Interlocked.Increment(ref attempts);
+            Interlocked.Increment(ref reports);
             return ValueTask.CompletedTask;
         });
         var sw = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => conn.ConnectAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        int attempts = log.AttemptFailures.Count;
         output.WriteLine($"gave up after {sw.ElapsedMilliseconds} ms and {attempts} attempts: {ex.GetType().Name}: {ex.Message}");
         Assert.IsNotType<TimeoutException>(ex);
-        Assert.Equal(2, Volatile.Read(ref attempts));
+        Assert.Equal(2, attempts);
+        Assert.Equal(1, Volatile.Read(ref reports)); // the failure that ends it
         Assert.True(conn.Completion.IsCompleted);
     }
 
@@ -67,7 +70,7 @@ public sealed class ProxyFaultTests(FaultBrokerFixture broker, ITestOutputHelper
         await proxy.StartAsync();
         await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "stall") with { Heartbeat = Heartbeat, ConnectionTimeout = TimeSpan.FromSeconds(3) });
         var lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Disconnected += (_, ex) => lost.TrySetResult(ex);
+        conn.ConnectionLost += (_, e) => lost.TrySetResult(e.Cause);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await conn.ConnectAsync(cts.Token);
         Assert.Equal(Heartbeat, conn.CurrentSession!.Heartbeat);
@@ -117,24 +120,22 @@ public sealed class ProxyFaultTests(FaultBrokerFixture broker, ITestOutputHelper
     {
         await using var proxy = new TcpFaultProxy(broker.Host, broker.Port) { RefuseNew = true };
         await proxy.StartAsync();
-        await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "down-at-start"));
-        int errors = 0;
-        conn.OnError((_, _) =>
-        {
-            Interlocked.Increment(ref errors);
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(ViaProxy(broker, proxy, "down-at-start") with { LoggerFactory = log.CreateFactory() });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var sw = Stopwatch.StartNew();
         var connecting = conn.ConnectAsync(cts.Token);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        for (int i = 0; i < 3; i++)
+        {
+            await log.NextAsync(LogEvents.AttemptFailed, cts.Token);
+        }
+
         Assert.False(connecting.IsCompleted, $"ConnectAsync ended while the broker was down: {connecting.Exception}");
-        Assert.True(Volatile.Read(ref errors) >= 2, $"only {errors} failed attempts reported");
 
         proxy.RefuseNew = false;
         var up = sw.Elapsed;
         await connecting.WaitAsync(TimeSpan.FromSeconds(10));
-        output.WriteLine($"connected {(sw.Elapsed - up).TotalMilliseconds:0} ms after the broker came up, after {errors} failed attempts");
+        output.WriteLine($"connected {(sw.Elapsed - up).TotalMilliseconds:0} ms after the broker came up, after {log.AttemptFailures.Count} failed attempts");
         Assert.Equal(1, conn.Generation);
         await RoundTripAsync(conn, cts.Token);
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nucleon.Pipes.Hosting;
 using Nucleon.Pipes.Tests.Infrastructure;
@@ -38,6 +39,24 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
         var closed = await CheckAsync(host);
         Assert.Equal(HealthStatus.Unhealthy, closed.Status);
         Assert.Equal("Closed", closed.Data["state"]);
+    }
+
+    [Fact]
+    public async Task The_connection_logs_to_the_hosts_logging()
+    {
+        using var log = new RecordingLoggerProvider();
+        await using var host = BuildHost(b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Trace).AddProvider(log);
+            b.Services.AddAmqpConnection();
+        });
+        await host.StartAsync(Ct);
+        await host.StopAsync(TimeSpan.FromSeconds(30));
+
+        var connected = Assert.Single(log.Events(LogEvents.Connected));
+        Assert.Equal("Nucleon.Pipes.Connection", connected.Category);
+        Assert.Equal(1, connected["Generation"]);
+        Assert.Single(log.Events(LogEvents.Closed));
     }
 
     [Fact]
@@ -168,6 +187,10 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
         var health = await CheckAsync(host);
         Assert.Equal(HealthStatus.Degraded, health.Status);
         Assert.Equal("Starting", health.Data["state"]);
+        // The refused attempts are logged, not reported to OnError; the health check still shows the last one.
+        var refused = await WaitForStatusAsync(host, HealthStatus.Degraded, r => r.Data.ContainsKey("lastError"));
+        Assert.Equal("Starting", refused.Data["state"]);
+        Assert.Contains("refused", (string)refused.Data["lastError"], StringComparison.Ordinal);
         await host.StopAsync(TimeSpan.FromSeconds(30)); // stops the background attempts
     }
 
@@ -188,7 +211,7 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
         proxy.RefuseNew = true;
         proxy.CutAll();
         // The state turns to Reconnecting as soon as the connection is gone; its error follows with the
-        // Disconnected event, raised in order but not synchronously: a probe in between sees no error yet.
+        // ConnectionLost event, raised in order but not synchronously: a probe in between sees no error yet.
         var degraded = await WaitForStatusAsync(host, HealthStatus.Degraded, r => r.Data.ContainsKey("lastError"));
         Assert.Equal("Reconnecting", degraded.Data["state"]);
 

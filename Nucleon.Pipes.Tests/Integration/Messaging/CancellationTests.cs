@@ -70,7 +70,7 @@ public sealed class CancellationTests(BrokerFixture broker) : MessagingTestBase(
     {
         var conn = await ConnectAsync();
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         int generation = conn.Generation;
         var rng = new Random(7);
         int cancelled = 0;
@@ -110,7 +110,7 @@ public sealed class CancellationTests(BrokerFixture broker) : MessagingTestBase(
     {
         var conn = await ConnectAsync();
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         int generation = conn.Generation;
         int baseline = conn.CurrentSession!.OpenChannelCount;
         var rng = new Random(11);
@@ -139,7 +139,7 @@ public sealed class CancellationTests(BrokerFixture broker) : MessagingTestBase(
     {
         var conn = await ConnectAsync();
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         await using var ch = await conn.AllocateChannelAsync(cancellationToken: Ct);
         var rng = new Random(13);
         for (int i = 0; i < Rounds; i++)

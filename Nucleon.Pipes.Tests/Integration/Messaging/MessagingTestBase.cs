@@ -62,8 +62,8 @@ public abstract class MessagingTestBase(BrokerFixture broker) : IAsyncLifetime
         }
     }
 
-    /// <summary>A new connection to the fixture's broker, optionally with URI query parameters (e.g. "frame_max=4096").</summary>
-    protected async Task<AmqpConnection> ConnectAsync(string? query = null)
+    /// <summary>A new connection to the fixture's broker, optionally with URI query parameters (e.g. "frame_max=4096") and a logger factory.</summary>
+    protected async Task<AmqpConnection> ConnectAsync(string? query = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var uri = Broker.AmqpUri;
         if (query is not null)
@@ -71,7 +71,8 @@ public abstract class MessagingTestBase(BrokerFixture broker) : IAsyncLifetime
             uri += (uri.Contains('?') ? "&" : "?") + query;
         }
 
-        var conn = new AmqpConnection(uri);
+        var options = AmqpConnectionOptions.Parse(uri);
+        var conn = new AmqpConnection(loggerFactory is null ? options : options with { LoggerFactory = loggerFactory });
         _connections.Add(conn);
         await conn.ConnectAsync(Ct);
         return conn;

@@ -31,9 +31,10 @@ public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(
     public async Task A_stalled_consumer_without_prefetch_is_cancelled_alone_and_the_connection_stays_healthy(bool autoAck)
     {
         const int published = 2_000;
-        var conn = await ConnectAsync("heartbeat=1");
+        using var log = new RecordingLoggerProvider();
+        var conn = await ConnectAsync("heartbeat=1", log.CreateFactory());
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         int generation = conn.Generation;
         var q = await DeclareQueueAsync();
         await PublishManyAsync(q, published);
@@ -69,6 +70,9 @@ public sealed class SlowConsumerTests(BrokerFixture broker) : MessagingTestBase(
         Assert.Equal(generation, conn.Generation);
         Assert.Equal(0, Volatile.Read(ref lost));
         Assert.True(slowCh.IsOpen, $"the consumer's channel closed: {slowCh.CloseReason}");
+        var overflowed = Assert.Single(log.Events(LogEvents.Overflowed));
+        Assert.Equal(q, overflowed["Queue"]);
+        Assert.Equal(error.Waiting, overflowed["Buffered"]);
 
         var state = await other.QueueDeclareAsync(q, passive: true, cancellationToken: Ct);
         Assert.Equal(0u, state.ConsumerCount);

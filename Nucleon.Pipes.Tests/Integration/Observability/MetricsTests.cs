@@ -23,9 +23,9 @@ public sealed class MetricsTests(BrokerFixture broker)
         var options = AmqpConnectionOptions.Parse(BrokerConnectionInfo.Uri(broker, $"connection_name={name}")) with { MeterFactory = metrics.Factory };
         await using var conn = new AmqpConnection(options);
         var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        conn.Connected += (_, generation) =>
+        conn.Reconnected += (_, e) =>
         {
-            if (generation == 2)
+            if (e.Generation == 2)
             {
                 reconnected.TrySetResult();
             }

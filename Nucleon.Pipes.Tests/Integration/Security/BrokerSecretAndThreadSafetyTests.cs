@@ -20,7 +20,8 @@ public sealed class BrokerSecretAndThreadSafetyTests(BrokerFixture broker)
         string password = SecretTests.NewPassword();
         var options = AmqpConnectionOptions.Parse(broker.AmqpUri) with { Password = password, AuthMechanism = mechanism };
         var reports = new ConcurrentQueue<Exception>();
-        await using var conn = new AmqpConnection(options);
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
         conn.OnError((_, ex) =>
         {
             reports.Enqueue(ex);
@@ -40,6 +41,8 @@ public sealed class BrokerSecretAndThreadSafetyTests(BrokerFixture broker)
 
         var completion = await Assert.ThrowsAnyAsync<Exception>(() => conn.Completion.WaitAsync(cts.Token));
         SecretTests.AssertHidden(password, completion.ToString(), "Completion's exception");
+        Assert.IsType<AmqpAuthenticationException>(Assert.Single(log.AttemptFailures));
+        SecretTests.AssertHiddenInLog(password, log);
     }
 
     [Fact]

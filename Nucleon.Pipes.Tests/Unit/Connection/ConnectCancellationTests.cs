@@ -23,7 +23,7 @@ public sealed class ConnectCancellationTests
         };
         await using var conn = new AmqpConnection(options);
         int lost = 0;
-        conn.Disconnected += (_, _) => Interlocked.Increment(ref lost);
+        conn.ConnectionLost += (_, _) => Interlocked.Increment(ref lost);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
 
         var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => conn.ConnectAsync(cts.Token));

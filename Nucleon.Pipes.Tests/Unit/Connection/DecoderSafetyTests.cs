@@ -87,12 +87,9 @@ public sealed class DecoderSafetyTests
         };
 
         var error = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var conn = new AmqpConnection(options);
-        conn.OnError((_, ex) =>
-        {
-            error.TrySetResult(ex);
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(options with { LoggerFactory = log.CreateFactory() });
+        conn.ConnectionLost += (_, e) => error.TrySetResult(e.Cause);
 
         var serverHandshake = server.AcceptAndHandshakeAsync();
         await conn.ConnectAsync(ct);
@@ -117,6 +114,12 @@ public sealed class DecoderSafetyTests
         Assert.True(protocolError is not null, $"Expected an AmqpProtocolException, got {reported}");
         Assert.Equal(expectedCode, protocolError.ReplyCode);
         Assert.False(conn.IsConnected);
+
+        // The log says what was malformed, where, and on which connection.
+        var logged = Assert.Single(log.Events(LogEvents.MalformedFrame));
+        Assert.Equal(expectedCode, logged["ReplyCode"]);
+        Assert.Equal(protocolError.ReplyText, logged["What"]);
+        Assert.Equal(options.Endpoints[0], logged["Endpoint"]);
     }
 
     private static async Task OpenChannelAndConsumeAsync(AmqpConnection conn, CancellationToken ct)

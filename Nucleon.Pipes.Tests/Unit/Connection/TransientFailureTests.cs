@@ -13,14 +13,14 @@ public sealed class TransientFailureTests
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        await using var conn = new AmqpConnection(TlsOptions(server));
-        var errors = RecordErrors(conn);
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(TlsOptions(server) with { LoggerFactory = log.CreateFactory() });
 
         var connect = conn.ConnectAsync(ct);
         await server.AcceptAsync();
         server.DropClient();
 
-        var reported = await errors.ReadAsync(ct);
+        var reported = (await log.NextAsync(LogEvents.AttemptFailed, ct)).Exception!;
         Assert.Contains("TLS", reported.Message, StringComparison.Ordinal);
 
         // A node going away mid-handshake is not an answer about the certificate: the client tries again.
@@ -38,12 +38,12 @@ public sealed class TransientFailureTests
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        await using var conn = new AmqpConnection(TlsOptions(server) with { HandshakeTimeout = TimeSpan.FromSeconds(1) });
-        var errors = RecordErrors(conn);
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(TlsOptions(server) with { HandshakeTimeout = TimeSpan.FromSeconds(1), LoggerFactory = log.CreateFactory() });
 
         var connect = conn.ConnectAsync(ct);
         await server.AcceptAsync();
-        var reported = await errors.ReadAsync(ct);
+        var reported = (await log.NextAsync(LogEvents.AttemptFailed, ct)).Exception!;
 
         var timeout = Assert.IsType<TimeoutException>(reported);
         Assert.Contains("TLS handshake", timeout.Message, StringComparison.Ordinal);
@@ -69,15 +69,4 @@ public sealed class TransientFailureTests
         ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
     };
-
-    private static System.Threading.Channels.ChannelReader<Exception> RecordErrors(AmqpConnection conn)
-    {
-        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-        conn.OnError((_, ex) =>
-        {
-            errors.Writer.TryWrite(ex);
-            return ValueTask.CompletedTask;
-        });
-        return errors.Reader;
-    }
 }

@@ -297,11 +297,7 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
         await using var server = new ScriptedAmqpServer(ct);
         var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
         await using var conn = new AmqpConnection(OptionsFor(server.Port, heartbeat));
-        conn.OnError((_, ex) =>
-        {
-            errors.Writer.TryWrite(ex);
-            return ValueTask.CompletedTask;
-        });
+        conn.ConnectionLost += (_, e) => errors.Writer.TryWrite(e.Cause);
 
         var handshake = server.AcceptAndHandshakeAsync(new ScriptedHandshake { Heartbeat = heartbeat });
         await conn.ConnectAsync(ct);
@@ -363,19 +359,15 @@ public sealed class HostileServerTests(UnhandledExceptionMonitor monitor)
         using var cts = new CancellationTokenSource(TestTimeout);
         var ct = cts.Token;
         await using var server = new ScriptedAmqpServer(ct);
-        var errors = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-        await using var conn = new AmqpConnection(OptionsFor(server.Port, connectionTimeout: connectionTimeout, handshakeTimeout: handshakeTimeout));
-        conn.OnError((_, ex) =>
-        {
-            errors.Writer.TryWrite(ex);
-            return ValueTask.CompletedTask;
-        });
+        using var log = new RecordingLoggerProvider();
+        await using var conn = new AmqpConnection(OptionsFor(server.Port, connectionTimeout: connectionTimeout, handshakeTimeout: handshakeTimeout)
+            with { LoggerFactory = log.CreateFactory() });
 
         var connect = conn.ConnectAsync(ct);
         // Observed even when an assertion below fails first: its exception must not surface in another test.
         _ = connect.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         await misbehave(server);
-        var reported = await errors.Reader.ReadAsync(ct);
+        var reported = (await log.NextAsync(LogEvents.AttemptFailed, ct)).Exception!;
         Assert.True(sw.Elapsed < (maxTimeToError ?? TestTimeout), $"The error took {sw.Elapsed} to be reported.");
         check(reported);
 

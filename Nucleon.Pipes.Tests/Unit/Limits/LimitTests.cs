@@ -229,6 +229,7 @@ public sealed class LimitTests(UnhandledExceptionMonitor monitor)
                 rig.Errors.Writer.TryWrite(ex);
                 return ValueTask.CompletedTask;
             });
+            rig.Connection.ConnectionLost += (_, e) => rig.Errors.Writer.TryWrite(e.Cause);
             var handshake = server.AcceptAndHandshakeAsync();
             await rig.Connection.ConnectAsync(rig.Token);
             await handshake.WaitAsync(rig.Token);

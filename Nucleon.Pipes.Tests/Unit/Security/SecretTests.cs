@@ -40,6 +40,22 @@ public sealed class SecretTests
         Assert.Contains("alice", options.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>No log entry shows the password: not its line, its exception, nor any structured field.</summary>
+    internal static void AssertHiddenInLog(string password, RecordingLoggerProvider log)
+    {
+        var entries = log.Entries;
+        Assert.NotEmpty(entries);
+        foreach (var entry in entries)
+        {
+            AssertHidden(password, entry.Message, $"log entry {entry.EventId.Id}");
+            AssertHidden(password, entry.Exception?.ToString() ?? "", $"the exception of log entry {entry.EventId.Id}");
+            foreach (var (key, value) in entry.Fields)
+            {
+                AssertHidden(password, value?.ToString() ?? "", $"field {key} of log entry {entry.EventId.Id}");
+            }
+        }
+    }
+
     public static TheoryData<string> MalformedUris => new()
     {
         "amqp://guest:{pw}@localhost:notaport/",
@@ -92,12 +108,14 @@ public sealed class SecretTests
         }
 
         var reports = new ConcurrentQueue<Exception>();
+        using var log = new RecordingLoggerProvider();
         await using var conn = new AmqpConnection(new AmqpConnectionOptions
         {
             Endpoints = [new AmqpEndpoint("127.0.0.1", port)],
             Password = password,
             InitialConnectTimeout = TimeSpan.FromSeconds(1.5),
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            LoggerFactory = log.CreateFactory(),
         });
         conn.OnError((_, ex) =>
         {
@@ -116,6 +134,8 @@ public sealed class SecretTests
 
         var completion = await Assert.ThrowsAnyAsync<Exception>(() => conn.Completion.WaitAsync(cts.Token));
         AssertHidden(password, completion.ToString(), "Completion's exception");
+        Assert.NotEmpty(log.AttemptFailures);
+        AssertHiddenInLog(password, log);
     }
 
     [Fact]
@@ -125,6 +145,7 @@ public sealed class SecretTests
         string password = NewPassword();
         await using var server = new ScriptedAmqpServer(cts.Token);
         var reports = new ConcurrentQueue<Exception>();
+        using var log = new RecordingLoggerProvider();
         await using var conn = new AmqpConnection(new AmqpConnectionOptions
         {
             Endpoints = [new AmqpEndpoint("127.0.0.1", server.Port)],
@@ -133,6 +154,7 @@ public sealed class SecretTests
             HandshakeTimeout = TimeSpan.FromSeconds(1),
             InitialConnectTimeout = TimeSpan.FromSeconds(2.5),
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            LoggerFactory = log.CreateFactory(),
         });
         conn.OnError((_, ex) =>
         {
@@ -153,11 +175,14 @@ public sealed class SecretTests
         var ex = await Assert.ThrowsAnyAsync<AmqpException>(() => conn.ConnectAsync(cts.Token));
         await accepting.CancelAsync();
         AssertHidden(password, ex.ToString(), "ConnectAsync's exception");
-        Assert.Contains(reports, r => r is TimeoutException);
+        Assert.Contains(log.AttemptFailures, r => r is TimeoutException);
+        Assert.NotEmpty(reports);
         foreach (var report in reports)
         {
             AssertHidden(password, report.ToString(), "an OnError report");
         }
+
+        AssertHiddenInLog(password, log);
 
         AssertHidden(password, conn.ToString(), "connection.ToString()");
         // The accept loop ends when the server is disposed.
