@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,12 @@ internal sealed class AmqpConnectionHost : IHostedService, IAsyncDisposable
         {
             // The library logs to the host's logging unless ConfigureOptions gave it another factory.
             options = options with { LoggerFactory = loggerFactory };
+        }
+
+        if (options.MeterFactory is null && services.GetService<IMeterFactory>() is { } meterFactory)
+        {
+            // Likewise the host's meter factory, so the host's metrics listeners see the Nucleon.Pipes meter.
+            options = options with { MeterFactory = meterFactory };
         }
 
         Connection = new AmqpConnection(options);

@@ -60,6 +60,17 @@ public sealed class HostedConnectionTests(BrokerFixture broker) : HostingTestBas
     }
 
     [Fact]
+    public async Task The_connection_measures_on_the_hosts_meter_factory()
+    {
+        await using var host = BuildHost(b => b.Services.AddAmqpConnection());
+        await host.StartAsync(Ct);
+
+        var conn = host.Services.GetRequiredService<AmqpConnection>();
+        Assert.Same(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), conn.Options.MeterFactory);
+        await host.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task Two_named_connections_one_from_ConnectionStrings_one_from_a_bound_section_each_with_its_publisher()
     {
         var q = await DeclareQueueAsync(what: "named");
