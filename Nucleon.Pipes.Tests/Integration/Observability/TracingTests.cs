@@ -155,12 +155,7 @@ public sealed class TracingTests(BrokerFixture broker)
         await using var connection = conn;
         await using var channel = ch;
 
-        ActivityTraceId trace;
-        using (var root = ActivityRecorder.TestSource.StartActivity("test root")!)
-        {
-            trace = root.TraceId;
-            await ch.PublishAsync("", queue, new byte[1], cancellationToken: ct);
-        }
+        var trace = await PublishInNewTraceAsync(ch, queue, ct);
 
         await foreach (var m in ch.ConsumeAsync(queue, cancellationToken: ct))
         {
@@ -234,12 +229,7 @@ public sealed class TracingTests(BrokerFixture broker)
         await using var connection = conn;
         await using var channel = ch;
 
-        ActivityTraceId trace;
-        using (var root = ActivityRecorder.TestSource.StartActivity("test root")!)
-        {
-            trace = root.TraceId;
-            await ch.PublishAsync("", queue, new byte[1], cancellationToken: ct);
-        }
+        var trace = await PublishInNewTraceAsync(ch, queue, ct);
 
         await using var consumer = await ch.BasicConsumeAsync(queue, cancellationToken: ct);
         await foreach (var m in consumer.Messages.WithCancellation(ct))
@@ -253,6 +243,14 @@ public sealed class TracingTests(BrokerFixture broker)
         var process = Assert.Single(recorder.Stopped(trace), a => a.Kind == ActivityKind.Consumer);
         Assert.Equal(publish.SpanId, process.ParentSpanId);
         Assert.Equal(queue, process.GetTagItem("messaging.destination.name"));
+    }
+
+    // One message published under a new root span of the test's own; returns that trace.
+    private static async Task<ActivityTraceId> PublishInNewTraceAsync(MessageChannel ch, string queue, CancellationToken ct)
+    {
+        using var root = ActivityRecorder.TestSource.StartActivity("test root")!;
+        await ch.PublishAsync("", queue, new byte[1], cancellationToken: ct);
+        return root.TraceId;
     }
 
     // A connection, a channel of it and an exclusive queue declared on that channel.
