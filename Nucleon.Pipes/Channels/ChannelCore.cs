@@ -372,12 +372,14 @@ internal sealed class ChannelCore : IDisposable
         Rpc.Fail(reason);
         if (Confirms is { } confirms)
         {
+            // Logged before the publishes fail, so the log says why before any caller sees the failure.
             int unconfirmed = confirms.Outstanding;
-            confirms.FailAll(reason);
             if (unconfirmed > 0)
             {
                 Diagnostics.Logging.PublisherLog.UnconfirmedFailed(Session.Owner.Loggers.Publisher, unconfirmed, Number, reason.Message);
             }
+
+            confirms.FailAll(reason);
         }
 
         Consumers.EndAll(reason, graceful);

@@ -30,7 +30,7 @@ internal sealed class SocketTransport : IAsyncDisposable
         _socket = socket;
         _stream = stream;
         Endpoint = endpoint;
-        PeerAddress = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString();
+        PeerAddress = PeerAddressOf(socket);
         // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
         // (most of an idle connection's memory); the buffer is rented once bytes are there.
         Input = PipeReader.Create(stream, new StreamPipeReaderOptions(
@@ -121,6 +121,24 @@ internal sealed class SocketTransport : IAsyncDisposable
         }
 
         return true;
+    }
+
+    // A peer that already hung up (a broker refusing the client certificate right after the TLS handshake)
+    // has no remote end point any more: that is no reason to fail here, the reader reports what happened.
+    private static string? PeerAddressOf(Socket socket)
+    {
+        try
+        {
+            return (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString();
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Opens the TCP connection (the first stage of connecting; bounded by the caller's token).</summary>
