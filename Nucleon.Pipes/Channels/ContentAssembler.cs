@@ -28,7 +28,6 @@ internal sealed class ContentAssembler(ChannelCore channel)
     // is handed out again instead of decoding a new one. Never with headers: Headers is a dictionary
     // that a consumer may change.
     private const int MaxSharedPropertyBytes = 256;
-    private const int HeaderPrefixSize = 12; // class-id, weight, body-size
     private byte[] _lastPropertyBytes = [0, 0]; // no property flags: BasicProperties.Empty
     private BasicProperties _lastProperties = BasicProperties.Empty;
 
@@ -124,7 +123,7 @@ internal sealed class ContentAssembler(ChannelCore channel)
             throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A message of {bodySize} bytes arrived on channel {channel.Number}; MaxMessageSize is {limit}.");
         }
 
-        delivery.Properties = ReadProperties(payload[HeaderPrefixSize..], ref decoder);
+        delivery.Properties = ReadProperties(payload[decoder.Position..], ref decoder);
         delivery.StartBody((long)bodySize);
         _expectingBody = true;
         return Finish(out kind);

@@ -69,7 +69,7 @@ internal sealed class ConsumerState
     public Delivery Rent() => Pool.Rent();
 
     /// <summary>A handed-out manual-ack delivery was settled: it returns to the pool.</summary>
-    public void Release(Delivery delivery) => Pool.Recycle(delivery);
+    public void Release(Delivery delivery) => Recycle(delivery);
 
     public void Recycle(Delivery delivery) => Pool.Recycle(delivery);
 }
