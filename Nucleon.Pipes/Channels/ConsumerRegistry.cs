@@ -178,9 +178,11 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
         }
 
         // The consume loop is too far behind: this consumer alone pays, never the connection.
-        ConsumerLog.Overflowed(Log, consumer.Tag, consumer.Queue, consumer.Inbox.Count);
+        // Counted once: the consume loop may still be reading, and the log and the exception must agree.
+        int waiting = consumer.Inbox.Count;
+        ConsumerLog.Overflowed(Log, consumer.Tag, consumer.Queue, waiting);
         consumer.Cancelled = true;
-        consumer.Inbox.Complete(new AmqpConsumerOverflowException(consumer.Tag, consumer.AutoAck, consumer.Inbox.Count, consumer.OverflowByteLimit));
+        consumer.Inbox.Complete(new AmqpConsumerOverflowException(consumer.Tag, consumer.AutoAck, waiting, consumer.OverflowByteLimit));
         Drop(delivery);
         _ = StopAsync(consumer, drain: false);
     }
