@@ -30,14 +30,7 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
                 var buffer = result.Buffer;
                 try
                 {
-                    while (!_stopReading && !session.IsAborted && FrameReader.TryReadFrame(ref buffer, frameMax, out var frame))
-                    {
-                        var pending = HandleFrame(frame);
-                        if (!pending.IsCompletedSuccessfully)
-                        {
-                            await pending.ConfigureAwait(false);
-                        }
-                    }
+                    ReadFrames(ref buffer);
                 }
                 finally
                 {
@@ -95,61 +88,111 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
         session.Abort(failure);
     }
 
-    private ValueTask HandleFrame(in RawFrame frame)
+    // Routes every complete frame in the buffer and slices them off: frames that lie wholly inside the
+    // first segment straight from its span (no sequence slicing per frame), one that straddles segments
+    // through the sequence.
+    private void ReadFrames(ref ReadOnlySequence<byte> buffer)
     {
-        switch (frame.Type)
+        while (!_stopReading && !session.IsAborted)
+        {
+            var span = buffer.FirstSpan;
+            int used = 0;
+            while (FrameReader.TryReadFrame(span[used..], frameMax, out byte type, out ushort number, out var payload, out int length))
+            {
+                used += length;
+                HandleFrame(type, number, payload);
+                if (_stopReading || session.IsAborted)
+                {
+                    break;
+                }
+            }
+
+            if (used > 0)
+            {
+                buffer = buffer.Slice(used);
+                continue;
+            }
+
+            if (!FrameReader.TryReadFrame(ref buffer, frameMax, out var frame))
+            {
+                return;
+            }
+
+            if (frame.Type == AmqpConstants.FrameBody && !frame.Payload.IsSingleSegment)
+            {
+                // A large body frame spans segments: copied once, into the message's body.
+                var channel = ContentChannel(frame.Channel, "body");
+                Dispatch(channel, channel.HandleBody(frame.Payload));
+            }
+            else
+            {
+                HandleFrame(frame.Type, frame.Channel, Contiguous(frame.Payload));
+            }
+        }
+    }
+
+    private void HandleFrame(byte type, ushort number, ReadOnlySpan<byte> payload)
+    {
+        switch (type)
         {
             case AmqpConstants.FrameHeartbeat:
-                if (frame.Channel != 0)
+                if (number != 0)
                 {
-                    throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A heartbeat frame arrived on channel {frame.Channel}; heartbeats belong to channel 0.");
+                    throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A heartbeat frame arrived on channel {number}; heartbeats belong to channel 0.");
                 }
 
-                return ValueTask.CompletedTask;
+                return;
 
             case AmqpConstants.FrameMethod:
             {
-                var payload = Contiguous(frame.Payload);
                 var (classId, methodId) = MethodFrame.ReadIds(payload);
                 uint id = ((uint)classId << 16) | methodId;
-                if (frame.Channel == 0)
+                if (number == 0)
                 {
                     HandleConnectionMethod(id, payload);
-                    return ValueTask.CompletedTask;
+                    return;
                 }
 
-                var channel = channels.Find(frame.Channel);
+                var channel = channels.Find(number);
                 if (channel is null)
                 {
                     if (id == MethodIds.ChannelCloseOk)
                     {
                         // Both sides closed at once and we already released the number: nothing to do.
-                        return ValueTask.CompletedTask;
+                        return;
                     }
 
-                    throw new AmqpProtocolException(AmqpReplyCode.ChannelError, $"{MethodNames.Name(classId, methodId)} arrived on channel {frame.Channel}, which is not open.");
+                    throw new AmqpProtocolException(AmqpReplyCode.ChannelError, $"{MethodNames.Name(classId, methodId)} arrived on channel {number}, which is not open.");
                 }
 
-                var delivery = channel.HandleMethod(id, payload);
-                return delivery is null ? ValueTask.CompletedTask : channel.DispatchAsync(delivery);
+                Dispatch(channel, channel.HandleMethod(id, payload));
+                return;
             }
 
             case AmqpConstants.FrameHeader:
             {
-                var channel = ContentChannel(frame.Channel, "content header");
-                var delivery = channel.HandleHeader(Contiguous(frame.Payload));
-                return delivery is null ? ValueTask.CompletedTask : channel.DispatchAsync(delivery);
+                var channel = ContentChannel(number, "content header");
+                Dispatch(channel, channel.HandleHeader(payload));
+                return;
             }
 
             case AmqpConstants.FrameBody:
             {
-                var channel = ContentChannel(frame.Channel, "body");
-                var delivery = channel.HandleBody(frame.Payload);
-                return delivery is null ? ValueTask.CompletedTask : channel.DispatchAsync(delivery);
+                var channel = ContentChannel(number, "body");
+                Dispatch(channel, channel.HandleBody(payload));
+                return;
             }
 
             default:
-                throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"Unknown frame type {frame.Type}.");
+                throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"Unknown frame type {type}.");
+        }
+    }
+
+    private static void Dispatch(ChannelCore channel, Consumers.Delivery? delivery)
+    {
+        if (delivery is not null)
+        {
+            channel.Dispatch(delivery);
         }
     }
 
