@@ -359,7 +359,7 @@ internal sealed class ChannelCore : IDisposable
     public void AbandonContent() => Inbound.AbandonContent();
 
     /// <summary>Reader: hands a complete delivery to its consumer (never waits; see <see cref="ConsumerRegistry.Dispatch"/>).</summary>
-    public void Dispatch(Delivery delivery) => Consumers.Dispatch(delivery);
+    public DeliveryInbox? Dispatch(Delivery delivery) => Consumers.Dispatch(delivery);
 
     /// <summary>Fails everything pending on this channel with <paramref name="reason"/>.</summary>
     public void MarkClosed(Exception reason, bool graceful)

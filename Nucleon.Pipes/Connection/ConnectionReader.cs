@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Consumers;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
 
@@ -16,6 +17,12 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
     private volatile bool _stopReading;
     private Exception? _serverClose;
     private byte[] _scratch = [];
+
+    // Consume loops that were handed deliveries since the last wake-up: each is woken once per receive
+    // buffer (or per WakeEvery deliveries), not once per delivery.
+    private readonly List<DeliveryInbox> _toWake = [];
+    private int _appended;
+    private const int WakeEvery = 256;
 
     /// <summary>Reads and routes frames until the connection ends, then aborts the session with the reason.</summary>
     public async Task RunAsync()
@@ -34,6 +41,7 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
                 }
                 finally
                 {
+                    WakeConsumers();
                     session.CountReceived(result.Buffer.Length - buffer.Length);
                     // This task owns the PipeReader (Abort only cancels the pending read), so this is always legal.
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -188,12 +196,36 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
         }
     }
 
-    private static void Dispatch(ChannelCore channel, Consumers.Delivery? delivery)
+    private void Dispatch(ChannelCore channel, Delivery? delivery)
     {
-        if (delivery is not null)
+        if (delivery is null || channel.Dispatch(delivery) is not { } inbox)
         {
-            channel.Dispatch(delivery);
+            return;
         }
+
+        if (!inbox.WakeQueued)
+        {
+            inbox.WakeQueued = true;
+            _toWake.Add(inbox);
+        }
+
+        if (++_appended >= WakeEvery)
+        {
+            // A large receive buffer: let a parked consume loop start on what is there.
+            WakeConsumers();
+        }
+    }
+
+    private void WakeConsumers()
+    {
+        foreach (var inbox in _toWake)
+        {
+            inbox.WakeQueued = false;
+            inbox.WakeReader();
+        }
+
+        _toWake.Clear();
+        _appended = 0;
     }
 
     private ChannelCore ContentChannel(ushort number, string what) =>
