@@ -15,7 +15,7 @@ namespace Nucleon.Pipes.Channels;
 /// </summary>
 internal sealed class ConfirmTracker
 {
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly SequenceBuffer<PendingConfirm> _pending;
     private readonly int _maxOutstanding;
     private readonly ConcurrentQueue<PendingConfirm> _pool = new(); // lock-free: recycled by awaiters on their own threads
