@@ -822,24 +822,43 @@ static void settle(conn *c, uint16_t number, uint64_t tag, bool multiple)
     }
 }
 
+/* How many deliveries consumer k may be sent now: what its queue has left, within its channel's prefetch. */
+static uint64_t sendable(const conn *c, const consumer *k)
+{
+    const channel *ch = c->channels[k->channel];
+    if (k->no_ack || ch->prefetch == 0) {
+        return k->remaining;
+    }
+    uint64_t room = ch->outstanding < ch->prefetch ? ch->prefetch - ch->outstanding : 0;
+    return room < k->remaining ? room : k->remaining;
+}
+
+static bool deliveries_ready(const conn *c)
+{
+    for (size_t i = 0; i < c->n_consumers; i++) {
+        if (sendable(c, &c->consumers[i]) > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Adds deliveries while less than BATCH bytes wait, taking consumers round robin so none starves. */
 static void add_deliveries(conn *c)
 {
     size_t n = c->n_consumers;
     for (size_t i = 0; i < n && pending(c) < BATCH; i++) {
         consumer *k = &c->consumers[(c->next_consumer + i) % n];
-        channel *ch = c->channels[k->channel];
-        if (k->remaining == 0) {
-            continue;
-        }
-        uint64_t room = UINT64_MAX;
-        if (!k->no_ack && ch->prefetch != 0) {
-            room = ch->outstanding < ch->prefetch ? ch->prefetch - ch->outstanding : 0;
+        uint64_t count = sendable(c, k);
+        if (count == 0) {
+            continue; /* also every consumer of an ordinary queue: it only gets echoes */
         }
         uint64_t fit = (BATCH - pending(c)) / k->delivery_size;
-        uint64_t count = fit != 0 ? fit : 1;
-        count = count < room ? count : room;
-        count = count < k->remaining ? count : k->remaining;
+        if (fit == 0) {
+            fit = 1; /* a delivery larger than what is left of the batch goes on its own */
+        }
+        count = count < fit ? count : fit;
+        channel *ch = c->channels[k->channel];
         uint8_t *dst = buf_room(&c->out, count * k->delivery_size);
         for (uint64_t j = 0; j < count; j++, dst += k->delivery_size) {
             memcpy(dst, k->delivery, k->delivery_size);
@@ -1023,7 +1042,7 @@ static step on_method(conn *c, uint16_t number, const uint8_t *payload, uint32_t
         answer_simple(c, number, id, &r);
         break;
     }
-    return r.bad ? fail("method frame too short") : s;
+    return s == GO_ON && r.bad ? fail("method frame too short") : s;
 }
 
 /* ------------------------------------------------------------------ input */
@@ -1173,7 +1192,8 @@ static void serve(conn *c)
         if (c->state != CLOSING && pending(c) <= OUT_HIGH) {
             p.events |= POLLIN;
         }
-        if (pending(c) > 0) {
+        /* Waiting for room in the socket: to send what is pending, or the next batch of deliveries. */
+        if (pending(c) > 0 || (c->state == OPEN && deliveries_ready(c))) {
             p.events |= POLLOUT;
         }
         int ready = poll(&p, 1, poll_timeout(c));
