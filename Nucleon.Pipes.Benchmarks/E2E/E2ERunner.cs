@@ -253,7 +253,7 @@ internal static class E2ERunner
         {
             if (requested is null)
             {
-                Console.Error.WriteLine("no C compiler (cc) found: running the .NET null broker, which costs the client CPU (see benchmarks/null-broker.md)");
+                Console.Error.WriteLine("no C compiler (cc) found: running the .NET null broker, whose own cost per message takes CPU from the client (see benchmarks/null-broker.md)");
             }
 
             return (NativeNullBroker.DotNetLabel, SelfStartInfo("nullbroker", "--port", "0"));
