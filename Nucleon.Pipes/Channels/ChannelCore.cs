@@ -352,16 +352,14 @@ internal sealed class ChannelCore : IDisposable
 
     public Delivery? HandleHeader(ReadOnlySpan<byte> payload) => Inbound.HandleHeader(payload);
 
+    public Delivery? HandleBody(ReadOnlySpan<byte> payload) => Inbound.HandleBody(payload);
+
     public Delivery? HandleBody(in ReadOnlySequence<byte> payload) => Inbound.HandleBody(payload);
 
     public void AbandonContent() => Inbound.AbandonContent();
 
     /// <summary>Reader: hands a complete delivery to its consumer (never waits; see <see cref="ConsumerRegistry.Dispatch"/>).</summary>
-    public ValueTask DispatchAsync(Delivery delivery)
-    {
-        Consumers.Dispatch(delivery);
-        return ValueTask.CompletedTask;
-    }
+    public DeliveryInbox? Dispatch(Delivery delivery) => Consumers.Dispatch(delivery);
 
     /// <summary>Fails everything pending on this channel with <paramref name="reason"/>.</summary>
     public void MarkClosed(Exception reason, bool graceful)

@@ -96,6 +96,9 @@ internal sealed class ChannelInbound(ChannelCore channel)
     public Delivery? HandleHeader(ReadOnlySpan<byte> payload) => Completed(_content.HandleHeader(payload, out var kind), kind);
 
     /// <summary>A body frame. Returns a consumer's delivery once its body is complete.</summary>
+    public Delivery? HandleBody(ReadOnlySpan<byte> payload) => Completed(_content.HandleBody(payload, out var kind), kind);
+
+    /// <summary>A body frame that spans receive segments.</summary>
     public Delivery? HandleBody(in ReadOnlySequence<byte> payload) => Completed(_content.HandleBody(payload, out var kind), kind);
 
     /// <summary>The connection is ending: a half-assembled message is released.</summary>

@@ -156,17 +156,21 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
         return null;
     }
 
-    /// <summary>Reader: hands a complete delivery to its consumer. Never waits.</summary>
-    public void Dispatch(Delivery delivery)
+    /// <summary>
+    /// Reader: hands a complete delivery to its consumer. Never waits. Returns the inbox it went to: the
+    /// reader wakes that consume loop (<see cref="DeliveryInbox.WakeReader"/>) once it has handed over what
+    /// it read.
+    /// </summary>
+    public DeliveryInbox? Dispatch(Delivery delivery)
     {
         var consumer = delivery.Owner;
         if (consumer is null || consumer.Cancelled || !channel.IsOpen)
         {
             Drop(delivery);
-            return;
+            return null;
         }
 
-        if (consumer.Inbox.TryWrite(delivery))
+        if (consumer.Inbox.TryAppend(delivery))
         {
             if (consumer.Inbox.OverflowCount > 0)
             {
@@ -174,7 +178,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
                 consumer.Pool.NoteOverflow(consumer.Inbox.Count);
             }
 
-            return;
+            return consumer.Inbox;
         }
 
         // The consume loop is too far behind: this consumer alone pays, never the connection.
@@ -185,6 +189,7 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
         consumer.Inbox.Complete(new AmqpConsumerOverflowException(consumer.Tag, consumer.AutoAck, waiting, consumer.OverflowByteLimit));
         Drop(delivery);
         _ = StopAsync(consumer, drain: false);
+        return null;
     }
 
     /// <summary>Reader: the broker cancelled a consumer (queue deleted, node down).</summary>

@@ -152,7 +152,21 @@ internal sealed class ContentAssembler(ChannelCore channel)
     }
 
     /// <summary>A body frame. Returns the message once its body is complete.</summary>
+    public Delivery? HandleBody(ReadOnlySpan<byte> payload, out ContentKind kind)
+    {
+        BodyTarget(payload.Length).AppendBody(payload);
+        return Finish(out kind);
+    }
+
+    /// <summary>A body frame that spans receive segments. Returns the message once its body is complete.</summary>
     public Delivery? HandleBody(in ReadOnlySequence<byte> payload, out ContentKind kind)
+    {
+        BodyTarget(payload.Length).AppendBody(payload);
+        return Finish(out kind);
+    }
+
+    // The message a body frame of this length belongs to; refuses frames out of order or beyond the announced size.
+    private Delivery BodyTarget(long length)
     {
         var delivery = _assembling;
         if (!_expectingBody || delivery is null)
@@ -160,13 +174,12 @@ internal sealed class ContentAssembler(ChannelCore channel)
             throw new AmqpProtocolException(AmqpReplyCode.UnexpectedFrame, $"A body frame arrived on channel {channel.Number} without a content header before it.");
         }
 
-        if (payload.Length > delivery.BodyLength - delivery.BodyReceived)
+        if (length > delivery.BodyLength - delivery.BodyReceived)
         {
             throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"Body frames on channel {channel.Number} carry more than the {delivery.BodyLength} bytes the content header announced.");
         }
 
-        delivery.AppendBody(payload);
-        return Finish(out kind);
+        return delivery;
     }
 
     private Delivery? Finish(out ContentKind kind)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Consumers;
 using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Protocol;
 
@@ -17,6 +18,12 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
     private Exception? _serverClose;
     private byte[] _scratch = [];
 
+    // Consume loops that were handed deliveries since the last wake-up: each is woken once per receive
+    // buffer (or per WakeEvery deliveries), not once per delivery.
+    private readonly List<DeliveryInbox> _toWake = [];
+    private int _appended;
+    private const int WakeEvery = 256;
+
     /// <summary>Reads and routes frames until the connection ends, then aborts the session with the reason.</summary>
     public async Task RunAsync()
     {
@@ -30,17 +37,11 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
                 var buffer = result.Buffer;
                 try
                 {
-                    while (!_stopReading && !session.IsAborted && FrameReader.TryReadFrame(ref buffer, frameMax, out var frame))
-                    {
-                        var pending = HandleFrame(frame);
-                        if (!pending.IsCompletedSuccessfully)
-                        {
-                            await pending.ConfigureAwait(false);
-                        }
-                    }
+                    ReadFrames(ref buffer);
                 }
                 finally
                 {
+                    WakeConsumers();
                     session.CountReceived(result.Buffer.Length - buffer.Length);
                     // This task owns the PipeReader (Abort only cancels the pending read), so this is always legal.
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -95,62 +96,136 @@ internal sealed class ConnectionReader(ConnectionSession session, PipeReader inp
         session.Abort(failure);
     }
 
-    private ValueTask HandleFrame(in RawFrame frame)
+    // Routes every complete frame in the buffer and slices them off: frames that lie wholly inside the
+    // first segment straight from its span (no sequence slicing per frame), one that straddles segments
+    // through the sequence.
+    private void ReadFrames(ref ReadOnlySequence<byte> buffer)
     {
-        switch (frame.Type)
+        while (!_stopReading && !session.IsAborted)
+        {
+            var span = buffer.FirstSpan;
+            int used = 0;
+            while (FrameReader.TryReadFrame(span[used..], frameMax, out byte type, out ushort number, out var payload, out int length))
+            {
+                used += length;
+                HandleFrame(type, number, payload);
+                if (_stopReading || session.IsAborted)
+                {
+                    break;
+                }
+            }
+
+            if (used > 0)
+            {
+                buffer = buffer.Slice(used);
+                continue;
+            }
+
+            if (!FrameReader.TryReadFrame(ref buffer, frameMax, out var frame))
+            {
+                return;
+            }
+
+            if (frame.Type == AmqpConstants.FrameBody && !frame.Payload.IsSingleSegment)
+            {
+                // A large body frame spans segments: copied once, into the message's body.
+                var channel = ContentChannel(frame.Channel, "body");
+                Dispatch(channel, channel.HandleBody(frame.Payload));
+            }
+            else
+            {
+                HandleFrame(frame.Type, frame.Channel, Contiguous(frame.Payload));
+            }
+        }
+    }
+
+    private void HandleFrame(byte type, ushort number, ReadOnlySpan<byte> payload)
+    {
+        switch (type)
         {
             case AmqpConstants.FrameHeartbeat:
-                if (frame.Channel != 0)
+                if (number != 0)
                 {
-                    throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A heartbeat frame arrived on channel {frame.Channel}; heartbeats belong to channel 0.");
+                    throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A heartbeat frame arrived on channel {number}; heartbeats belong to channel 0.");
                 }
 
-                return ValueTask.CompletedTask;
+                return;
 
             case AmqpConstants.FrameMethod:
             {
-                var payload = Contiguous(frame.Payload);
                 var (classId, methodId) = MethodFrame.ReadIds(payload);
                 uint id = ((uint)classId << 16) | methodId;
-                if (frame.Channel == 0)
+                if (number == 0)
                 {
                     HandleConnectionMethod(id, payload);
-                    return ValueTask.CompletedTask;
+                    return;
                 }
 
-                var channel = channels.Find(frame.Channel);
+                var channel = channels.Find(number);
                 if (channel is null)
                 {
                     if (id == MethodIds.ChannelCloseOk)
                     {
                         // Both sides closed at once and we already released the number: nothing to do.
-                        return ValueTask.CompletedTask;
+                        return;
                     }
 
-                    throw new AmqpProtocolException(AmqpReplyCode.ChannelError, $"{MethodNames.Name(classId, methodId)} arrived on channel {frame.Channel}, which is not open.");
+                    throw new AmqpProtocolException(AmqpReplyCode.ChannelError, $"{MethodNames.Name(classId, methodId)} arrived on channel {number}, which is not open.");
                 }
 
-                var delivery = channel.HandleMethod(id, payload);
-                return delivery is null ? ValueTask.CompletedTask : channel.DispatchAsync(delivery);
+                Dispatch(channel, channel.HandleMethod(id, payload));
+                return;
             }
 
             case AmqpConstants.FrameHeader:
             {
-                var channel = ContentChannel(frame.Channel, "content header");
-                var delivery = channel.HandleHeader(Contiguous(frame.Payload));
-                return delivery is null ? ValueTask.CompletedTask : channel.DispatchAsync(delivery);
+                var channel = ContentChannel(number, "content header");
+                Dispatch(channel, channel.HandleHeader(payload));
+                return;
             }
 
             case AmqpConstants.FrameBody:
             {
-                var channel = ContentChannel(frame.Channel, "body");
-                var delivery = channel.HandleBody(frame.Payload);
-                return delivery is null ? ValueTask.CompletedTask : channel.DispatchAsync(delivery);
+                var channel = ContentChannel(number, "body");
+                Dispatch(channel, channel.HandleBody(payload));
+                return;
             }
 
             default:
-                throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"Unknown frame type {frame.Type}.");
+                throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"Unknown frame type {type}.");
         }
+    }
+
+    private void Dispatch(ChannelCore channel, Delivery? delivery)
+    {
+        if (delivery is null || channel.Dispatch(delivery) is not { } inbox)
+        {
+            return;
+        }
+
+        if (!inbox.WakeQueued)
+        {
+            inbox.WakeQueued = true;
+            _toWake.Add(inbox);
+        }
+
+        if (++_appended >= WakeEvery)
+        {
+            // A large receive buffer: let a parked consume loop start on what is there.
+            WakeConsumers();
+        }
+    }
+
+    private void WakeConsumers()
+    {
+        foreach (var inbox in _toWake)
+        {
+            inbox.WakeQueued = false;
+            inbox.WakeReader();
+        }
+
+        _toWake.Clear();
+        _appended = 0;
     }
 
     private ChannelCore ContentChannel(ushort number, string what) =>

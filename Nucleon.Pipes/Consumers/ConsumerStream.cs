@@ -84,6 +84,16 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     public ValueTask<bool> MoveNextAsync()
     {
         EndCurrentProcessing();
+        if (_claimed && !_finished)
+        {
+            // The loop is running and its inbox has something: no async state machine for this step.
+            ReleaseCurrent();
+            if (TryTake())
+            {
+                return new ValueTask<bool>(true);
+            }
+        }
+
         return MoveNextCoreAsync();
     }
 
@@ -126,38 +136,14 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         var inbox = _consumer.Inbox;
         while (true)
         {
-            if (_consumer.HandBackUnread)
+            if (TryTake())
             {
-                // Cancelled by the application (maybe from another thread): this loop, the inbox's only
-                // reader, gives back what it has not read, and ends.
-                _channel.Consumers.HandBackUnread(_consumer);
-                _finished = true;
-                return false;
-            }
-
-            if (!_consumer.AutoAck)
-            {
-                _handedOut?.Reclaim(_channel.SettledThrough);
-                if (!_channel.IsOpen)
-                {
-                    // The channel or connection is gone: buffered deliveries can no longer be acked and the
-                    // broker redelivers them, so handing them out would only make the work run twice.
-                    _channel.Consumers.HandBackUnread(_consumer);
-                }
-            }
-
-            if (inbox.TryRead(out var delivery))
-            {
-                _current = delivery;
-                _currentMessage = new Message(delivery);
-                ProcessTelemetry.Begin(delivery, _consumer);
-                if (!delivery.AutoAck && delivery.Owner is not null)
-                {
-                    (_handedOut ??= new HandedOutDeliveries(_consumer.Inbox.Capacity)).Add(delivery);
-                }
-
-                _consumer.Cursor?.Yielded(delivery);
                 return true;
+            }
+
+            if (_finished)
+            {
+                return false;
             }
 
             if (!await inbox.WaitToReadAsync(_token).ConfigureAwait(false))
@@ -172,6 +158,48 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
                 return false;
             }
         }
+    }
+
+    // One step of a running loop that never waits: true when a message was handed out; false when the
+    // inbox is empty, or when the loop has ended (then _finished is set).
+    private bool TryTake()
+    {
+        var consumer = _consumer!;
+        if (consumer.HandBackUnread)
+        {
+            // Cancelled by the application (maybe from another thread): this loop, the inbox's only
+            // reader, gives back what it has not read, and ends.
+            _channel.Consumers.HandBackUnread(consumer);
+            _finished = true;
+            return false;
+        }
+
+        if (!consumer.AutoAck)
+        {
+            _handedOut?.Reclaim(_channel.SettledThrough);
+            if (!_channel.IsOpen)
+            {
+                // The channel or connection is gone: buffered deliveries can no longer be acked and the
+                // broker redelivers them, so handing them out would only make the work run twice.
+                _channel.Consumers.HandBackUnread(consumer);
+            }
+        }
+
+        if (!consumer.Inbox.TryRead(out var delivery))
+        {
+            return false;
+        }
+
+        _current = delivery;
+        _currentMessage = new Message(delivery);
+        ProcessTelemetry.Begin(delivery, consumer);
+        if (!delivery.AutoAck && delivery.Owner is not null)
+        {
+            (_handedOut ??= new HandedOutDeliveries(consumer.Inbox.Capacity)).Add(delivery);
+        }
+
+        consumer.Cursor?.Yielded(delivery);
+        return true;
     }
 
     /// <summary>Recycles an auto-ack message handed out with <see cref="KeepAutoAckMessages"/> once its handler is done.</summary>

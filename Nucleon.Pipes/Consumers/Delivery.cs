@@ -112,6 +112,12 @@ internal sealed class Delivery
     }
 
     /// <summary>Appends a body frame's payload; the caller checked it fits.</summary>
+    public void AppendBody(ReadOnlySpan<byte> payload)
+    {
+        payload.CopyTo(_body.AsSpan((int)BodyReceived));
+        BodyReceived += payload.Length;
+    }
+
     public void AppendBody(in ReadOnlySequence<byte> payload)
     {
         payload.CopyTo(_body.AsSpan((int)BodyReceived));

@@ -77,6 +77,63 @@ public sealed class DeliveryInboxTests
     }
 
     [Fact]
+    public async Task Appends_woken_once_per_batch_lose_no_wake_up_and_no_delivery()
+    {
+        // As the connection's reader does: append a batch of random size without waking, then wake once.
+        // A lost wake-up leaves the reader parked with deliveries in the inbox, and the test times out.
+        const int count = 200_000;
+        var inbox = new DeliveryInbox(64, overflowByteLimit: 64 * DeliveryInbox.MessageOverhead);
+        var producer = Task.Run(async () =>
+        {
+            var random = new Random(42);
+            int i = 0;
+            while (i < count)
+            {
+                int batch = random.Next(1, 100);
+                for (int b = 0; b < batch && i < count; b++)
+                {
+                    var d = NewDelivery((ulong)i);
+                    while (!inbox.TryAppend(d))
+                    {
+                        inbox.WakeReader();
+                        await Task.Yield();
+                    }
+
+                    i++;
+                }
+
+                inbox.WakeReader();
+                if (random.Next(8) == 0)
+                {
+                    await Task.Yield(); // lets the reader drain and park
+                }
+            }
+
+            inbox.Complete();
+        });
+        var consumer = Task.Run(async () =>
+        {
+            ulong next = 0;
+            while (true)
+            {
+                while (inbox.TryRead(out var d))
+                {
+                    Assert.Equal(next, d.DeliveryTag);
+                    next++;
+                }
+
+                if (!await inbox.WaitToReadAsync(CancellationToken.None))
+                {
+                    return next;
+                }
+            }
+        });
+
+        await producer.WaitAsync(Timeout);
+        Assert.Equal((ulong)count, await consumer.WaitAsync(Timeout));
+    }
+
+    [Fact]
     public void The_overflow_is_bounded_by_bytes_so_large_messages_fill_it_sooner()
     {
         const int body = 10_000;

@@ -8,10 +8,33 @@ namespace Nucleon.Pipes.Tests.Unit.Protocol;
 /// <summary>FrameReader, MethodFrame and ContentHeader against malformed, partial and fragmented input.</summary>
 public class FrameReaderTests
 {
+    // Both paths (the span one for frames inside one segment, the sequence one) refuse the same input the same way.
     private static AmqpProtocolException ReadThrows(byte[] bytes, uint frameMax = FrameMax)
     {
         var buffer = new ReadOnlySequence<byte>(bytes);
-        return Assert.Throws<AmqpProtocolException>(() => FrameReader.TryReadFrame(ref buffer, frameMax, out _));
+        var fromSequence = Assert.Throws<AmqpProtocolException>(() => FrameReader.TryReadFrame(ref buffer, frameMax, out _));
+        var fromSpan = Assert.Throws<AmqpProtocolException>(() => FrameReader.TryReadFrame(bytes, frameMax, out _, out _, out _, out _));
+        Assert.Equal(fromSequence.ReplyCode, fromSpan.ReplyCode);
+        Assert.Equal(fromSequence.Message, fromSpan.Message);
+        return fromSequence;
+    }
+
+    [Fact]
+    public void SpanPath_ReadsFramesOneAfterAnother_AndStopsAtAPartialOne()
+    {
+        byte[] ack = EncodeMethod(1, new BasicAck(7, true));
+        byte[] bytes = [.. ack, .. Hex("08 0000 00000000 CE"), .. ack.AsSpan(0, ack.Length - 1)];
+
+        Assert.True(FrameReader.TryReadFrame(bytes, FrameMax, out byte type, out ushort channel, out var payload, out int length));
+        Assert.Equal((AmqpConstants.FrameMethod, (ushort)1, ack.Length), (type, channel, length));
+        Assert.Equal(new BasicAck(7, true), MethodFrame.Decode<BasicAck>(payload));
+        Assert.True(FrameReader.TryReadFrame(bytes.AsSpan(length), FrameMax, out type, out _, out payload, out int second));
+        Assert.Equal((AmqpConstants.FrameHeartbeat, 0, 8), (type, payload.Length, second));
+        for (int available = 0; available < ack.Length; available++)
+        {
+            Assert.False(FrameReader.TryReadFrame(bytes.AsSpan(length + second, available), FrameMax, out _, out _, out _, out int none));
+            Assert.Equal(0, none);
+        }
     }
 
     [Fact]

@@ -127,7 +127,7 @@ internal static class ProcessTelemetry
             SpanTags.SetServer(activity, session);
         }
 
-        // Started here, in the loop's async step; made current in the loop's own context by Enter.
+        // Started here, in the loop's step; made current in the loop's own context by Enter.
         var outer = Activity.Current;
         activity.Start();
         Activity.Current = outer;
