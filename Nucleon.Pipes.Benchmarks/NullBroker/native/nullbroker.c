@@ -108,16 +108,12 @@ enum method {
     BASIC_ACK = METHOD(60, 80),
     BASIC_REJECT = METHOD(60, 90),
     BASIC_RECOVER = METHOD(60, 110),
-    BASIC_RECOVER_OK = METHOD(60, 111),
     BASIC_NACK = METHOD(60, 120),
     CONFIRM_SELECT = METHOD(85, 10),
     CONFIRM_SELECT_OK = METHOD(85, 11),
     TX_SELECT = METHOD(90, 10),
-    TX_SELECT_OK = METHOD(90, 11),
     TX_COMMIT = METHOD(90, 20),
-    TX_COMMIT_OK = METHOD(90, 21),
     TX_ROLLBACK = METHOD(90, 30),
-    TX_ROLLBACK_OK = METHOD(90, 31),
 };
 
 static const uint8_t PROTOCOL_HEADER[8] = {'A', 'M', 'Q', 'P', 0, 0, 9, 1};
@@ -948,16 +944,10 @@ static void answer_simple(conn *c, uint16_t number, uint32_t id, reader *r)
         break;
     }
     case BASIC_RECOVER:
-        put_method(b, number, BASIC_RECOVER_OK);
-        break;
     case TX_SELECT:
-        put_method(b, number, TX_SELECT_OK);
-        break;
     case TX_COMMIT:
-        put_method(b, number, TX_COMMIT_OK);
-        break;
     case TX_ROLLBACK:
-        put_method(b, number, TX_ROLLBACK_OK);
+        put_method(b, number, id + 1); /* each of these -oks is the next method id and has no arguments */
         break;
     default:
         break; /* asynchronous methods with nothing to answer, e.g. basic.recover-async */
