@@ -17,7 +17,7 @@ namespace Nucleon.Pipes.Benchmarks.E2E;
 internal static class E2ERunner
 {
     public static readonly string[] AllWorkloads =
-        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", DirectReplyToWorkloads.OneCaller, DirectReplyToWorkloads.ManyCallers, "large", "fairness"];
+        ["publish", "publish-confirm", "publish-batch", "publish-parallel", "consume", "consume-autoack", "rpc", DirectReplyToWorkloads.OneCaller, DirectReplyToWorkloads.ManyCallers, "large", "fairness"];
 
     public static async Task<int> MainAsync(string[] args)
     {
