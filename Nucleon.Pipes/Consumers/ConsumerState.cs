@@ -22,7 +22,11 @@ internal sealed class ConsumerState
         AutoAck = autoAck;
         var inbox = new DeliveryInbox(inboxCapacity, overflowByteLimit);
         Inbox = inbox;
-        int baseLimit = Math.Min(inboxCapacity + 2, 4096);
+        // Live at once: the inbox's ring, the message being assembled and the one in hand; with manual acks also the
+        // messages a multiple ack has just settled, which the loop takes back at its next step while the broker
+        // already sends their successors (keeping only the ring's worth made a consumer acking every 100th message
+        // allocate 8-10 B per message on the null broker).
+        int baseLimit = Math.Min((autoAck ? inboxCapacity : 2 * inboxCapacity) + 2, 8192);
         Pool = new DeliveryPool(this, baseLimit, baseLimit + (int)Math.Min(overflowByteLimit / DeliveryInbox.MessageOverhead, MaxBurstPool), time,
             onCalm: inbox.TrimOverflow);
         OverflowByteLimit = overflowByteLimit;
