@@ -26,6 +26,11 @@ internal sealed class SocketTransport : IAsyncDisposable
         minimumSegmentSize: 64 * 1024,
         useSynchronizationContext: false));
 
+    // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
+    // (most of an idle connection's memory); the buffer is rented once bytes are there. Shared: immutable.
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(
+        bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true);
+
     private SocketTransport(Socket socket, Stream stream, AmqpEndpoint endpoint)
     {
         _socket = socket;
@@ -33,10 +38,7 @@ internal sealed class SocketTransport : IAsyncDisposable
         _sender = stream is NetworkStream ? new SocketSender() : null;
         Endpoint = endpoint;
         PeerAddress = PeerAddressOf(socket);
-        // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
-        // (most of an idle connection's memory); the buffer is rented once bytes are there.
-        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(
-            bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true));
+        Input = PipeReader.Create(stream, ReaderOptions);
         SendLoop = SendLoopAsync();
     }
 
