@@ -33,8 +33,21 @@ internal sealed class HeartbeatMonitor(TimeSpan heartbeat, TimeProvider time, Ou
         _flushedSeen = writer.BytesFlushed;
         _silentSince = time.GetTimestamp();
         var tick = heartbeat / 2;
-        // Published before the tick state is read by a tick: the timer's first callback comes after this store.
-        var timer = time.CreateTimer(static s => ((HeartbeatMonitor)s!).Tick(), this, tick, tick);
+        // The ticks need nothing from the flow that opened the connection: without its execution context the timer
+        // does not keep that flow's async-locals (an application's activity or scope) alive for the connection's life.
+        ITimer timer;
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            timer = CreateTimer(tick);
+        }
+        else
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                timer = CreateTimer(tick);
+            }
+        }
+
         Interlocked.Exchange(ref _timer, timer);
         if (Volatile.Read(ref _stopped) != 0)
         {
@@ -42,6 +55,8 @@ internal sealed class HeartbeatMonitor(TimeSpan heartbeat, TimeProvider time, Ou
             timer.Dispose();
         }
     }
+
+    private ITimer CreateTimer(TimeSpan tick) => time.CreateTimer(static s => ((HeartbeatMonitor)s!).Tick(), this, tick, tick);
 
     /// <summary>Stops ticking (the connection is going); safe before <see cref="Start"/> and more than once.</summary>
     public void Stop()
