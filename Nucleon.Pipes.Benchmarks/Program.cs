@@ -1,7 +1,7 @@
 // Nucleon.Pipes.Benchmarks entry point.
 //   micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks (in-process toolchain, MemoryDiagnoser)
 //   nullbroker [--port N]                            the null broker as a stand-alone process
-//   e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only w1,w2]
+//   e2e [--target null|broker] [--null-server c|dotnet] [--quick] [--uri amqp://...] [--runs N] [--only w1,w2]
 //   scale [--quick] [--uri amqp://...]              memory per channel/connection, 1,000 publishers, idle CPU
 //   coldstart [--r2r DIR] [--runs N]                first run of each workload in fresh processes (see scripts/cold-start.sh)
 //   scaling [--quick|--smoke] [--uri amqp://...]    1 to 1,000 channels, 1 to 16 connections: msgs/s and fairness where the bytes arrive
@@ -30,6 +30,6 @@ switch (mode)
     case "scaling":
         return await ScalingRunner.MainAsync(rest);
     default:
-        Console.WriteLine("usage: Nucleon.Pipes.Benchmarks micro [--filter *] | nullbroker [--port N] | e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only publish,consume,...] | scale [--quick] [--uri amqp://...] | scaling [--quick|--smoke] [--runs N] [--messages N] [--uri amqp://...] [--null-only|--broker-only] [--out DIR] | coldstart [--r2r DIR] [--runs N] [--only a,b] [--out DIR]");
+        Console.WriteLine("usage: Nucleon.Pipes.Benchmarks micro [--filter *] | nullbroker [--port N] | e2e [--target null|broker] [--null-server c|dotnet] [--quick] [--uri amqp://...] [--runs N] [--only publish,consume,...] | scale [--quick] [--uri amqp://...] | scaling [--quick|--smoke] [--runs N] [--messages N] [--uri amqp://...] [--null-only|--broker-only] [--out DIR] | coldstart [--r2r DIR] [--runs N] [--only a,b] [--out DIR]");
         return mode == "help" ? 0 : 2;
 }

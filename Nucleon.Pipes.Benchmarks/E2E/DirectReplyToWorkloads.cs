@@ -11,8 +11,8 @@ namespace Nucleon.Pipes.Benchmarks.E2E;
 /// <summary>
 /// RPC over RabbitMQ's direct reply-to (issue 10), for both clients: a server of the same library on its own
 /// connection in this process (concurrency 8, prefetch 16, reply then ack) and a client with 1 or 64 callers
-/// sharing one channel, each call timed from its start to its reply. Real broker only (the null broker has no
-/// direct reply-to).
+/// sharing one channel, each call timed from its start to its reply. On the null broker no server runs: the broker
+/// itself delivers each call back to the reply consumer (its RPC echo), so the rows measure the client's side alone.
 /// </summary>
 internal static class DirectReplyToWorkloads
 {
@@ -50,22 +50,21 @@ internal static class DirectReplyToWorkloads
 
     public static async Task<List<(string, Sample)>> NucleonAsync(string workload, BenchContext ctx)
     {
-        if (ctx.NullTarget)
-        {
-            return [];
-        }
-
-        await using var serverConn = new AmqpConnection(ctx.Uri);
-        await serverConn.ConnectAsync();
-        await using (var ch = await serverConn.RentChannelAsync())
-        {
-            await ch.QueueDeclareAsync(Queue);
-            await ch.QueuePurgeAsync(Queue);
-        }
-
+        await using var serverConn = ctx.NullTarget ? null : new AmqpConnection(ctx.Uri);
         using var stop = new CancellationTokenSource();
-        var server = serverConn.ServeRpcAsync(Queue, static (m, _) => ValueTask.FromResult(new AmqpRpcResponse(m.Body)),
-            new RpcServerOptions { Concurrency = ServerConcurrency, Prefetch = ServerPrefetch }, stop.Token);
+        var server = Task.CompletedTask;
+        if (serverConn is not null)
+        {
+            await serverConn.ConnectAsync();
+            await using (var ch = await serverConn.RentChannelAsync())
+            {
+                await ch.QueueDeclareAsync(Queue);
+                await ch.QueuePurgeAsync(Queue);
+            }
+
+            server = serverConn.ServeRpcAsync(Queue, static (m, _) => ValueTask.FromResult(new AmqpRpcResponse(m.Body)),
+                new RpcServerOptions { Concurrency = ServerConcurrency, Prefetch = ServerPrefetch }, stop.Token);
+        }
 
         await using var conn = new AmqpConnection(ctx.Uri);
         await conn.ConnectAsync();
@@ -102,25 +101,9 @@ internal static class DirectReplyToWorkloads
 
     public static async Task<List<(string, Sample)>> RabbitAsync(string workload, BenchContext ctx)
     {
-        if (ctx.NullTarget)
-        {
-            return [];
-        }
-
         var factory = new ConnectionFactory { Uri = new Uri(ctx.Uri) };
-        await using var serverConn = await factory.CreateConnectionAsync();
-        await using var serverChannel = await serverConn.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: ServerConcurrency));
-        await serverChannel.QueueDeclareAsync(Queue, durable: false, exclusive: false, autoDelete: false);
-        await serverChannel.QueuePurgeAsync(Queue);
-        await serverChannel.BasicQosAsync(0, ServerPrefetch, false);
-        var responder = new AsyncEventingBasicConsumer(serverChannel);
-        responder.ReceivedAsync += async (_, ea) =>
-        {
-            var props = new RBasicProperties { CorrelationId = ea.BasicProperties.CorrelationId };
-            await serverChannel.BasicPublishAsync("", ea.BasicProperties.ReplyTo!, false, props, ea.Body);
-            await serverChannel.BasicAckAsync(ea.DeliveryTag, false);
-        };
-        await serverChannel.BasicConsumeAsync(Queue, false, responder);
+        await using var serverConn = ctx.NullTarget ? null : await factory.CreateConnectionAsync();
+        await using var serverChannel = serverConn is null ? null : await StartRabbitServerAsync(serverConn);
 
         // The usual direct reply-to client: one channel, replies matched through a dictionary of pending calls.
         await using var conn = await factory.CreateConnectionAsync();
@@ -161,8 +144,30 @@ internal static class DirectReplyToWorkloads
         await CallAsync();
         var sample = await Meter.RunAsync(ctx.ServerPid, () => TimeCallsAsync(Calls(workload, ctx), Callers(workload), CheckedCallAsync));
 
-        await serverChannel.CloseAsync();
+        if (serverChannel is not null)
+        {
+            await serverChannel.CloseAsync();
+        }
+
         await channel.CloseAsync();
         return [(workload, sample)];
+    }
+
+    /// <summary>The RabbitMQ.Client server: echoes each call to its reply-to, then acks it.</summary>
+    private static async Task<IChannel> StartRabbitServerAsync(IConnection serverConn)
+    {
+        var serverChannel = await serverConn.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: ServerConcurrency));
+        await serverChannel.QueueDeclareAsync(Queue, durable: false, exclusive: false, autoDelete: false);
+        await serverChannel.QueuePurgeAsync(Queue);
+        await serverChannel.BasicQosAsync(0, ServerPrefetch, false);
+        var responder = new AsyncEventingBasicConsumer(serverChannel);
+        responder.ReceivedAsync += async (_, ea) =>
+        {
+            var props = new RBasicProperties { CorrelationId = ea.BasicProperties.CorrelationId };
+            await serverChannel.BasicPublishAsync("", ea.BasicProperties.ReplyTo!, false, props, ea.Body);
+            await serverChannel.BasicAckAsync(ea.DeliveryTag, false);
+        };
+        await serverChannel.BasicConsumeAsync(Queue, false, responder);
+        return serverChannel;
     }
 }

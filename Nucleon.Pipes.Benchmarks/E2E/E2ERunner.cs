@@ -4,11 +4,12 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Nucleon.Pipes.Benchmarks.Ceiling;
+using Nucleon.Pipes.Benchmarks.NullBroker;
 
 namespace Nucleon.Pipes.Benchmarks.E2E;
 
 /// <summary>
-/// <c>e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--no-ceiling] [--otel]</c>: every workload
+/// <c>e2e [--target null|broker] [--null-server c|dotnet] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--no-ceiling] [--otel]</c>: every workload
 /// for Nucleon.Pipes and RabbitMQ.Client 7, and the four rows the raw-socket ceiling client runs, alternating
 /// A B C A B C after a warm-up, medians and spread, written to benchmarks/results.md (+ per-target JSON) and
 /// benchmarks/ratios.svg.
@@ -16,7 +17,7 @@ namespace Nucleon.Pipes.Benchmarks.E2E;
 internal static class E2ERunner
 {
     public static readonly string[] AllWorkloads =
-        ["publish", "publish-confirm", "publish-parallel", "consume", "consume-autoack", "rpc", DirectReplyToWorkloads.OneCaller, DirectReplyToWorkloads.ManyCallers, "large", "fairness"];
+        ["publish", "publish-confirm", "publish-batch", "publish-parallel", "consume", "consume-autoack", "rpc", DirectReplyToWorkloads.OneCaller, DirectReplyToWorkloads.ManyCallers, "large", "fairness"];
 
     public static async Task<int> MainAsync(string[] args)
     {
@@ -31,6 +32,7 @@ internal static class E2ERunner
         string[] only = AllWorkloads;
         string? clientOnly = null; // --client nucleon|rabbit|ceiling: one client only, for profiling; results are not written
         bool ceiling = true; // --no-ceiling: leave the raw-socket ceiling client out
+        string? nullServer = null; // --null-server c|dotnet; default c when a C compiler is found
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -52,6 +54,7 @@ internal static class E2ERunner
                 case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
                 case "--client": clientOnly = args[++i]; break;
                 case "--no-ceiling": ceiling = false; break;
+                case "--null-server": nullServer = args[++i]; break;
                 // The OpenTelemetry SDK listens to both clients (tracing and metrics, in-memory exporters).
                 case "--otel": OtelListening.Instance ??= new OtelListening(); break;
                 case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries); break;
@@ -65,11 +68,18 @@ internal static class E2ERunner
         bool startedBroker = false;
         string brokerDir = "/tmp/bench-broker";
         int serverPid = serverPidOption;
+        string? serverLabel = null; // which null broker ran, for the report header
         try
         {
             if (target == "null")
             {
-                (nullBroker, uri) = await StartNullBrokerAsync();
+                if (await ChooseNullBrokerAsync(nullServer, repo) is not { } chosen)
+                {
+                    return 2;
+                }
+
+                serverLabel = chosen.Label;
+                (nullBroker, uri) = await StartListeningAsync(chosen.StartInfo);
                 serverPid = nullBroker.Id;
             }
             else if (target == "broker")
@@ -93,7 +103,7 @@ internal static class E2ERunner
                 return 2;
             }
 
-            Console.WriteLine($"target {target} at {uri} (server pid {serverPid}), {(quick ? "quick" : "full")}, {runs} runs after 1 warm-up");
+            Console.WriteLine($"target {target} at {uri} (server pid {serverPid}{(serverLabel is null ? "" : ", " + serverLabel)}), {(quick ? "quick" : "full")}, {runs} runs after 1 warm-up");
             var ctx = new BenchContext { Uri = uri!, NullTarget = target == "null", ServerPid = serverPid, Scale = quick ? divisor : 1 };
             string serverVersion = await ServerVersionAsync(uri!);
             await ctx.PrepareBrokerAsync();
@@ -181,7 +191,7 @@ internal static class E2ERunner
                 Cores = Environment.ProcessorCount,
                 DotNet = RuntimeInformation.FrameworkDescription,
                 Os = RuntimeInformation.OSDescription,
-                Server = serverVersion,
+                Server = serverLabel ?? serverVersion,
                 Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
                 Rows = rowOrder.Select(r => Summarize(r, samples[r])).ToList(),
             };
@@ -226,10 +236,47 @@ internal static class E2ERunner
         return result;
     }
 
-    /// <summary>Starts <c>nullbroker --port 0</c> (plus <paramref name="extraArgs"/>) as a child process; returns it and its URI.</summary>
-    internal static async Task<(Process, string)> StartNullBrokerAsync(params string[] extraArgs)
+    /// <summary>
+    /// The null broker to start (<c>--null-server</c>): the C one unless <c>dotnet</c> is asked for or no C compiler
+    /// is found (then the .NET one, saying so on stderr). Null, with the reason on stderr, when it cannot be had.
+    /// </summary>
+    private static async Task<(string Label, ProcessStartInfo StartInfo)?> ChooseNullBrokerAsync(string? requested, string repo)
     {
-        var p = Process.Start(SelfStartInfo(["nullbroker", "--port", "0", .. extraArgs]))!;
+        if (requested is not (null or "c" or "dotnet"))
+        {
+            Console.Error.WriteLine("--null-server must be c or dotnet");
+            return null;
+        }
+
+        string? compiler = requested == "dotnet" ? null : NativeNullBroker.FindCompiler();
+        if (requested == "dotnet" || (compiler is null && requested is null))
+        {
+            if (requested is null)
+            {
+                Console.Error.WriteLine("no C compiler (cc) found: running the .NET null broker, whose own cost per message takes CPU from the client (see benchmarks/null-broker.md)");
+            }
+
+            return (NativeNullBroker.DotNetLabel, SelfStartInfo("nullbroker", "--port", "0"));
+        }
+
+        if (compiler is null)
+        {
+            Console.Error.WriteLine("--null-server c: no C compiler (cc) on PATH");
+            return null;
+        }
+
+        string binary = await NativeNullBroker.EnsureBuiltAsync(compiler, NativeNullBroker.SourcePath(repo));
+        return (NativeNullBroker.Label, NativeNullBroker.StartInfo(binary));
+    }
+
+    /// <summary>Starts <c>nullbroker --port 0</c> (plus <paramref name="extraArgs"/>) as a child process; returns it and its URI.</summary>
+    internal static Task<(Process, string)> StartNullBrokerAsync(params string[] extraArgs) =>
+        StartListeningAsync(SelfStartInfo(["nullbroker", "--port", "0", .. extraArgs]));
+
+    /// <summary>Starts a null broker (either one) and waits for its <c>LISTENING port</c> line; returns it and its URI.</summary>
+    private static async Task<(Process, string)> StartListeningAsync(ProcessStartInfo startInfo)
+    {
+        var p = Process.Start(startInfo)!;
         while (await p.StandardOutput.ReadLineAsync() is { } line)
         {
             if (line.StartsWith("LISTENING ", StringComparison.Ordinal))

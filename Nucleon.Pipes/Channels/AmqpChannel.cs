@@ -188,6 +188,22 @@ public class AmqpChannel : IAsyncDisposable
         return Core.Publisher.PublishAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
     }
 
+    /// <summary>
+    /// As <see cref="BasicPublishAsync"/>, for one message of a batch on a confirm channel: the writer is not woken
+    /// for it (unless the publish has to wait), so the batch's messages leave in one socket write. The caller wakes it
+    /// with <see cref="FlushBatch"/> after the last message it has at hand, and before it waits for any confirm.
+    /// </summary>
+    internal ValueTask BasicPublishInBatchAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties,
+        bool mandatory, CancellationToken cancellationToken)
+    {
+        ArgumentChecks.ShortString(exchange, nameof(exchange));
+        ArgumentChecks.ShortString(routingKey, nameof(routingKey));
+        return Core.Publisher.PublishInBatchAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
+    }
+
+    /// <summary>Wakes the connection's writer for the batch published so far (see <see cref="BasicPublishInBatchAsync"/>).</summary>
+    internal void FlushBatch() => Core.Queue.Schedule();
+
     /// <summary>basic.get: fetches one message, or null when the queue is empty.</summary>
     internal Task<Message?> BasicGetAsync(string queue, bool autoAck = false, CancellationToken cancellationToken = default)
     {

@@ -33,11 +33,24 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     /// <summary>Publishes one message: method, header and body frames encoded together into one command.</summary>
     public ValueTask PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken) =>
         PublishTelemetry.IsOn(channel)
-            ? PublishTelemetry.PublishAsync(this, channel, exchange, routingKey, body, properties, mandatory, cancellationToken)
-            : PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
+            ? PublishTelemetry.PublishAsync(this, channel, exchange, routingKey, body, properties, mandatory, wakeWriter: true, cancellationToken)
+            : PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, wakeWriter: true, cancellationToken);
 
-    /// <summary>The publish itself, without spans or measurements.</summary>
-    internal ValueTask PublishUntracedAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
+    /// <summary>
+    /// One message of a batch: as <see cref="PublishAsync"/>, but a confirmed publish that is queued at once does not
+    /// wake the writer; the batch does, once (see <c>AmqpChannel.FlushBatch</c>), and learns from
+    /// <see cref="ConfirmTracker.TakeQueuedAtOnce"/> whether it may go on to the next message.
+    /// </summary>
+    public ValueTask PublishInBatchAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken) =>
+        PublishTelemetry.IsOn(channel)
+            ? PublishTelemetry.PublishAsync(this, channel, exchange, routingKey, body, properties, mandatory, wakeWriter: false, cancellationToken)
+            : PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, wakeWriter: false, cancellationToken);
+
+    /// <summary>
+    /// The publish itself, without spans or measurements. <paramref name="wakeWriter"/> false: a confirmed publish that
+    /// is queued at once leaves waking the writer to its caller (a batch).
+    /// </summary>
+    internal ValueTask PublishUntracedAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, bool wakeWriter, CancellationToken cancellationToken)
     {
         if (!channel.IsOpen)
         {
@@ -66,7 +79,9 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         }
 
         byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
-        return SendPublishAsync(new OutboundCommand(buffer, n), returnable, cancellationToken);
+        return wakeWriter || channel.Confirms is null || channel.Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
+            ? SendPublishAsync(new OutboundCommand(buffer, n), returnable, cancellationToken)
+            : channel.Confirms!.PublishAsync(channel.Queue, new OutboundCommand(buffer, n), returnable, wakeWriter: false, cancellationToken);
     }
 
     /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>

@@ -15,7 +15,7 @@ namespace Nucleon.Pipes.Channels;
 /// </summary>
 internal sealed class ConfirmTracker
 {
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly SequenceBuffer<PendingConfirm> _pending;
     private readonly int _maxOutstanding;
     private readonly ConcurrentQueue<PendingConfirm> _pool = new(); // lock-free: recycled by awaiters on their own threads
@@ -70,7 +70,15 @@ internal sealed class ConfirmTracker
         PublishAsync(queue, command, default, cancellationToken);
 
     /// <summary>As above, for a publish that is <paramref name="mandatory"/> (its basic.return is matched by it).</summary>
-    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, CancellationToken cancellationToken) =>
+        PublishAsync(queue, command, mandatory, wakeWriter: true, cancellationToken);
+
+    /// <summary>
+    /// As above. With <paramref name="wakeWriter"/> false a publish queued at once leaves waking the writer to the
+    /// caller (a batch); one that has to wait wakes it first, so it never waits for a confirm of something the writer
+    /// was not told about.
+    /// </summary>
+    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, bool wakeWriter, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -78,12 +86,31 @@ internal sealed class ConfirmTracker
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        return TryEnqueue(queue, command, mandatory, cancellationToken, out var pending) switch
+        var result = TryEnqueue(queue, command, mandatory, wakeWriter, cancellationToken, out var pending);
+        if (!wakeWriter)
+        {
+            t_queuedAtOnce = result == Enqueue.Queued;
+        }
+
+        return result switch
         {
             Enqueue.Queued => pending.AsValueTask(),
             Enqueue.Failed => Refuse(command),
             _ => PublishSlowAsync(queue, command, mandatory, cancellationToken),
         };
+    }
+
+    // Whether the last batch publish (wakeWriter false) on this thread was queued at once; one that waits for room
+    // races the publishes after it, so a batch waits for it before going on (messages keep their order).
+    [ThreadStatic]
+    private static bool t_queuedAtOnce;
+
+    /// <summary>Whether the last batch publish on this thread was queued at once; reading it resets it.</summary>
+    public static bool TakeQueuedAtOnce()
+    {
+        bool queued = t_queuedAtOnce;
+        t_queuedAtOnce = false;
+        return queued;
     }
 
     // The window or the channel's queue was full.
@@ -96,11 +123,14 @@ internal sealed class ConfirmTracker
         {
             try
             {
-                var result = TryEnqueue(queue, command, mandatory, cancellationToken, out pending);
+                var result = TryEnqueue(queue, command, mandatory, wakeWriter: true, cancellationToken, out pending);
                 if (result == Enqueue.Queued)
                 {
                     break;
                 }
+
+                // About to wait for confirms or for room: the writer must know about everything queued before.
+                queue.Schedule();
 
                 if (result == Enqueue.Failed)
                 {
@@ -140,7 +170,7 @@ internal sealed class ConfirmTracker
         Failed,     // the tracker failed for good (the command is still the caller's)
     }
 
-    private Enqueue TryEnqueue(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, CancellationToken cancellationToken, out PendingConfirm pending)
+    private Enqueue TryEnqueue(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, bool wakeWriter, CancellationToken cancellationToken, out PendingConfirm pending)
     {
         pending = null!;
         lock (_lock)
@@ -172,7 +202,11 @@ internal sealed class ConfirmTracker
         }
 
         // Outside the lock: waking the writer may run it on this thread.
-        queue.Schedule();
+        if (wakeWriter)
+        {
+            queue.Schedule();
+        }
+
         return Enqueue.Queued;
     }
 

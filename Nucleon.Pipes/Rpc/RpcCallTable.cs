@@ -9,7 +9,7 @@ namespace Nucleon.Pipes.Rpc;
 /// </summary>
 internal sealed class RpcCallTable(TimeProvider time)
 {
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly Stack<int> _freeIndices = new();
     private readonly Stack<PendingCall> _pool = new();
     private PendingCall?[] _byIndex = new PendingCall?[16];

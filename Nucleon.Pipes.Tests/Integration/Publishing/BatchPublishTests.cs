@@ -158,6 +158,32 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
     }
 
     [Fact]
+    public async Task Under_back_pressure_a_batch_reaches_the_queue_in_its_own_order()
+    {
+        // A confirm window of 8 and a channel queue of 4: most messages find no room and wait. Each must still
+        // leave after the one before it (two waiting at once would race for the room that frees).
+        const int count = 2000;
+        var q = await DeclareQueueAsync();
+        await using var conn = new AmqpConnection(AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8, ChannelOutboundCapacity = 4 });
+        await conn.ConnectAsync(Ct);
+        await using var ch = await conn.AllocateChannelAsync(Confirming, Ct);
+
+        var result = await ch.PublishBatchAsync(Batch(q, count), Ct);
+
+        Assert.True(result.AllConfirmed, $"{result.Failures.Count} failed");
+        await using var reader = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        int expected = 0;
+        await foreach (var m in reader.ConsumeAsync(q, new ConsumeOptions { AutoAck = true, Prefetch = 500 }, Ct))
+        {
+            Assert.Equal($"m{expected}", m.Properties.MessageId);
+            if (++expected == count)
+            {
+                break;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Single_publish_errors_carry_the_sequence_number_the_channel_announced()
     {
         var q = await DeclareQueueAsync(RejectWhenFull);

@@ -28,7 +28,7 @@ internal static class PublishTelemetry
 
     /// <summary>Publishes through <paramref name="publisher"/> with the span around it and the measurements after it.</summary>
     public static ValueTask PublishAsync(ChannelPublisher publisher, ChannelCore channel, string exchange, string routingKey, ReadOnlyMemory<byte> body,
-        BasicProperties? properties, bool mandatory, CancellationToken cancellationToken)
+        BasicProperties? properties, bool mandatory, bool wakeWriter, CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
         var outer = Activity.Current;
@@ -41,7 +41,7 @@ internal static class PublishTelemetry
                 properties = TraceContextHeaders.Inject(activity, properties);
             }
 
-            sent = publisher.PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, cancellationToken);
+            sent = publisher.PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, wakeWriter, cancellationToken);
         }
         catch (Exception ex)
         {
