@@ -55,8 +55,8 @@ public sealed class AmqpConnection : IAsyncDisposable
     /// </summary>
     public Exception? LastError => _supervisor.LastError;
 
-    /// <summary>The broker's server-properties of the current connection (product, version, capabilities).</summary>
-    public IDictionary<string, object?> ServerProperties => _supervisor.Gate.Current?.ServerProperties ?? new Dictionary<string, object?>();
+    /// <summary>The broker's server-properties of the current connection (product, version, capabilities); read-only.</summary>
+    public IDictionary<string, object?> ServerProperties => _supervisor.Gate.Current?.ServerProperties ?? SharedServerProperties.Empty;
 
     /// <summary>The broker node currently connected to.</summary>
     public AmqpEndpoint? CurrentEndpoint => _supervisor.Gate.Current?.Endpoint;

@@ -10,8 +10,8 @@ namespace Nucleon.Pipes.Connection;
 /// </summary>
 internal sealed class ChannelTable
 {
-    // The table starts small and doubles up to channel_max + 1, so an idle connection does not carry
-    // 16 KiB of empty slots; the reader sees a grown table from its next frame on.
+    // The table is empty until the first channel, then starts small and doubles up to channel_max + 1, so an idle
+    // connection carries no slots at all; the reader sees a grown table from its next frame on.
     private const int InitialSize = 32;
     private readonly object _lock = new();
     private ChannelCore?[] _channels = [];
@@ -19,14 +19,10 @@ internal sealed class ChannelTable
     private int _next = 1;
     private int _count;
     private bool _closed;
-    private TaskCompletionSource _available = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _available; // under _lock; created by the first renter that waits for a channel
 
     /// <summary>Sizes the table for the negotiated channel_max (once, before any channel exists).</summary>
-    public void Initialize(ushort channelMax)
-    {
-        _channelMax = channelMax;
-        _channels = new ChannelCore?[Math.Min(channelMax + 1, InitialSize)];
-    }
+    public void Initialize(ushort channelMax) => _channelMax = channelMax;
 
     /// <summary>Channels currently holding a number.</summary>
     public int Count
@@ -47,6 +43,7 @@ internal sealed class ChannelTable
         {
             lock (_lock)
             {
+                _available ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 return _available.Task;
             }
         }
@@ -116,14 +113,15 @@ internal sealed class ChannelTable
     /// <summary>Wakes renters waiting in <see cref="Available"/>.</summary>
     public void SignalAvailable()
     {
-        TaskCompletionSource signal;
+        TaskCompletionSource? signal;
         lock (_lock)
         {
+            // Nobody took the current one yet, so nobody waits on it: the next waiter gets a fresh one anyway.
             signal = _available;
-            _available = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _available = null;
         }
 
-        signal.TrySetResult();
+        signal?.TrySetResult();
     }
 
     /// <summary>Closes the table: empties it, refuses new channels from now on, and returns what it held (the caller then signals <see cref="Available"/>).</summary>
@@ -144,7 +142,7 @@ internal sealed class ChannelTable
     private void Grow(int number)
     {
         var old = _channels;
-        var grown = new ChannelCore?[Math.Min(_channelMax + 1, Math.Max(number + 1, old.Length * 2))];
+        var grown = new ChannelCore?[Math.Min(_channelMax + 1, Math.Max(number + 1, Math.Max(InitialSize, old.Length * 2)))];
         Array.Copy(old, grown, old.Length);
         Volatile.Write(ref _channels, grown);
     }

@@ -32,8 +32,8 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
     /// <summary>Negotiated heartbeat (zero = off).</summary>
     public TimeSpan Heartbeat { get; private set; }
 
-    /// <summary>The broker's connection.start server-properties.</summary>
-    public IDictionary<string, object?> ServerProperties { get; private set; } = new Dictionary<string, object?>();
+    /// <summary>The broker's connection.start server-properties (read-only, shared with other connections sent the same).</summary>
+    public IDictionary<string, object?> ServerProperties { get; private set; } = SharedServerProperties.Empty;
 
     private AmqpEndpoint Endpoint => _transport.Endpoint;
 
@@ -55,7 +55,7 @@ internal sealed class ConnectionHandshake(SocketTransport transport, AmqpConnect
             throw new AmqpProtocolException(AmqpReplyCode.NotImplemented, $"The broker speaks AMQP {start.VersionMajor}-{start.VersionMinor}; this client speaks 0-9-1.");
         }
 
-        ServerProperties = start.ServerProperties ?? new Dictionary<string, object?>();
+        ServerProperties = SharedServerProperties.Share(start.ServerProperties);
         string mechanism = _options.AuthMechanism.ToUpperInvariant();
         if (!start.Mechanisms.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(mechanism, StringComparer.Ordinal))
         {

@@ -19,11 +19,13 @@ internal sealed class ConnectionSession
     private readonly SocketTransport _transport;
     private readonly ChannelTable _channels = new();
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _finalWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _closeOkReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly SemaphoreSlim _updateSecret = new(1, 1); // one connection.update-secret at a time: its -ok names no request
+    // Created by whichever side comes first (see Signal): an idle connection that never closes needs none of them.
+    private TaskCompletionSource? _finalWritten;
+    private TaskCompletionSource? _closeOkReceived;
+    private SemaphoreSlim? _updateSecret; // one connection.update-secret at a time: its -ok names no request
     private TaskCompletionSource? _updateSecretOk;
     private readonly CancellationTokenSource _stopping = new();
+    private HeartbeatMonitor? _heartbeats;
     private long _consumerTagCounter;
     private int _aborted;
     private int _hookPhase;
@@ -180,13 +182,15 @@ internal sealed class ConnectionSession
     private void Start()
     {
         _ = RunWriterAsync();
-        HeartbeatMonitor? heartbeats = Heartbeat > TimeSpan.Zero
+        _heartbeats = Heartbeat > TimeSpan.Zero
             ? new HeartbeatMonitor(Heartbeat, Options.TimeProvider, Writer, Endpoint, Abort)
             : null;
-        _ = new ConnectionReader(this, _transport.Input, _channels, FrameMax, heartbeats).RunAsync();
-        if (heartbeats is not null)
+        _ = new ConnectionReader(this, _transport.Input, _channels, FrameMax, _heartbeats).RunAsync();
+        _heartbeats?.Start();
+        if (IsAborted)
         {
-            _ = heartbeats.RunAsync(_stopping.Token);
+            // Aborted (by the writer or the reader) before the monitor was there to be stopped.
+            _heartbeats?.Stop();
         }
     }
 
@@ -276,7 +280,7 @@ internal sealed class ConnectionSession
     private async Task SignalFinalSentAsync()
     {
         await Task.WhenAny(_transport.SendLoop, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider)).ConfigureAwait(false);
-        _finalWritten.TrySetResult();
+        Signal(ref _finalWritten).TrySetResult();
     }
 
     /// <summary>Closes cleanly (connection.close / close-ok), bounded by <paramref name="timeout"/>, then tears down.</summary>
@@ -290,7 +294,7 @@ internal sealed class ConnectionSession
         _closingByClient = true;
         if (TryEnqueueFinal(new ConnectionClose(replyCode, replyText, 0, 0)))
         {
-            await Task.WhenAny(_closeOkReceived.Task, Completion, Task.Delay(timeout, Options.TimeProvider)).ConfigureAwait(false);
+            await Task.WhenAny(Signal(ref _closeOkReceived).Task, Completion, Task.Delay(timeout, Options.TimeProvider)).ConfigureAwait(false);
         }
 
         Abort(null);
@@ -309,6 +313,7 @@ internal sealed class ConnectionSession
             ?? new AmqpConnectionLostException($"The connection to {Endpoint} was lost: {failure.Message}", failure);
 
         _stopping.Cancel();
+        _heartbeats?.Stop();
         Writer.Stop(channelError);
         _transport.Abort();
         _transport.Input.CancelPendingRead();
@@ -368,10 +373,22 @@ internal sealed class ConnectionSession
     }
 
     /// <summary>Completes once the final frame is on the socket, or after a second.</summary>
-    public Task WaitFinalWrittenAsync() => Task.WhenAny(_finalWritten.Task, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider));
+    public Task WaitFinalWrittenAsync() => Task.WhenAny(Signal(ref _finalWritten).Task, Task.Delay(TimeSpan.FromSeconds(1), Options.TimeProvider));
 
     /// <summary>The broker's connection.close-ok arrived.</summary>
-    public void OnCloseOk() => _closeOkReceived.TrySetResult();
+    public void OnCloseOk() => Signal(ref _closeOkReceived).TrySetResult();
+
+    // The waiter and the signaller may race to create it: both end up with the one stored first.
+    private static TaskCompletionSource Signal(ref TaskCompletionSource? field)
+    {
+        if (Volatile.Read(ref field) is { } existing)
+        {
+            return existing;
+        }
+
+        var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Interlocked.CompareExchange(ref field, created, null) ?? created;
+    }
 
     /// <summary>The broker's connection.update-secret-ok arrived.</summary>
     public void OnUpdateSecretOk() => Interlocked.Exchange(ref _updateSecretOk, null)?.TrySetResult();
@@ -383,7 +400,8 @@ internal sealed class ConnectionSession
     /// </summary>
     public async Task UpdateSecretAsync(string newSecret, string reason, CancellationToken cancellationToken)
     {
-        await _updateSecret.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var updateSecret = Volatile.Read(ref _updateSecret) ?? CreateUpdateSecretLock();
+        await updateSecret.WaitAsync(cancellationToken).ConfigureAwait(false);
         var ok = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         bool handedOver = false;
         try
@@ -404,7 +422,7 @@ internal sealed class ConnectionSession
             catch (OperationCanceledException)
             {
                 handedOver = true;
-                _ = answered.ContinueWith(static (_, s) => ((SemaphoreSlim)s!).Release(), _updateSecret,
+                _ = answered.ContinueWith(static (_, s) => ((SemaphoreSlim)s!).Release(), updateSecret,
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 throw;
             }
@@ -418,9 +436,15 @@ internal sealed class ConnectionSession
         {
             if (!handedOver)
             {
-                _updateSecret.Release();
+                updateSecret.Release();
             }
         }
+    }
+
+    private SemaphoreSlim CreateUpdateSecretLock()
+    {
+        var created = new SemaphoreSlim(1, 1);
+        return Interlocked.CompareExchange(ref _updateSecret, created, null) ?? created;
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);

@@ -8,7 +8,8 @@ namespace Nucleon.Pipes.Connection;
 /// </summary>
 internal sealed class GenerationHooks(AmqpConnection owner, ConnectionSession session, CancellationToken closing) : IDisposable
 {
-    private readonly CancellationTokenSource _cancellation = CancellationTokenSource.CreateLinkedTokenSource(closing, session.Stopping);
+    // The hooks' token, linked to both ends; only made when there are hooks (it lives as long as the generation).
+    private CancellationTokenSource? _cancellation;
     private bool _abandoned;
 
     /// <summary>
@@ -17,6 +18,11 @@ internal sealed class GenerationHooks(AmqpConnection owner, ConnectionSession se
     /// </summary>
     public async Task<Exception?> RunAsync(IReadOnlyList<Func<AmqpConnection, CancellationToken, Task>> hooks)
     {
+        if (hooks.Count > 0)
+        {
+            _cancellation = CancellationTokenSource.CreateLinkedTokenSource(closing, session.Stopping);
+        }
+
         session.HookPhase = HookPhase.Running;
         var running = RunInOrderAsync(hooks);
         await Task.WhenAny(running, session.Completion).ConfigureAwait(false);
@@ -54,7 +60,7 @@ internal sealed class GenerationHooks(AmqpConnection owner, ConnectionSession se
     {
         if (!_abandoned)
         {
-            _cancellation.Dispose();
+            _cancellation?.Dispose();
         }
     }
 
@@ -64,7 +70,7 @@ internal sealed class GenerationHooks(AmqpConnection owner, ConnectionSession se
         SessionGate.EnterHooks(session);
         foreach (var hook in hooks)
         {
-            await hook(owner, _cancellation.Token).ConfigureAwait(false);
+            await hook(owner, _cancellation!.Token).ConfigureAwait(false);
         }
     }
 
@@ -86,6 +92,6 @@ internal sealed class GenerationHooks(AmqpConnection owner, ConnectionSession se
         }
 
         session.HookPhase = HookPhase.Ended;
-        _cancellation.Dispose();
+        _cancellation?.Dispose();
     }
 }

@@ -9,13 +9,31 @@ namespace Nucleon.Pipes.Connection;
 /// </summary>
 internal sealed class SerialEventQueue
 {
-    private readonly Channel<Action> _pending = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+    // Created by the first Post (or Complete): most connections never raise an event, and the channel's
+    // first segment is most of what this queue would cost them.
+    private Channel<Action>? _pending;
     private int _started;
+
+    private Channel<Action> Pending
+    {
+        get
+        {
+            var pending = Volatile.Read(ref _pending);
+            if (pending is null)
+            {
+                // Racing creators agree on the first one stored, so every event and the completion go to the same channel.
+                var created = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+                pending = Interlocked.CompareExchange(ref _pending, created, null) ?? created;
+            }
+
+            return pending;
+        }
+    }
 
     /// <summary>Queues <paramref name="raise"/> behind every event posted before it.</summary>
     public void Post(Action raise)
     {
-        if (_pending.Writer.TryWrite(raise) && Interlocked.Exchange(ref _started, 1) == 0)
+        if (Pending.Writer.TryWrite(raise) && Interlocked.Exchange(ref _started, 1) == 0)
         {
             // Handlers must not inherit whatever execution context the first event happened to be raised in.
             using (ExecutionContext.SuppressFlow())
@@ -26,11 +44,11 @@ internal sealed class SerialEventQueue
     }
 
     /// <summary>No more events: those already queued are still raised, then the pump ends.</summary>
-    public void Complete() => _pending.Writer.TryComplete();
+    public void Complete() => Pending.Writer.TryComplete();
 
     private async Task PumpAsync()
     {
-        await foreach (var raise in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var raise in Pending.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {

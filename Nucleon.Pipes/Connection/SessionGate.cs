@@ -17,14 +17,15 @@ internal sealed class SessionGate
     private readonly object _lock = new();
     private TaskCompletionSource<ConnectionSession> _ready = NewGate();
     private ConnectionSession? _current;
-    private ChannelPool? _pool;
+    private ConnectionSession? _open; // the session the gate is open on; null while shut
+    private ChannelPool? _pool; // the open session's pool, created by the first renter: an idle connection has none
     private bool _closing;
 
     /// <summary>The newest session (its hooks may still be running).</summary>
     public ConnectionSession? Current => Volatile.Read(ref _current);
 
-    /// <summary>The rental pool of the open generation; null while the gate is shut.</summary>
-    public ChannelPool? Pool => Volatile.Read(ref _pool);
+    /// <summary>The rental pool of the open generation (created on first use); null while the gate is shut.</summary>
+    public ChannelPool? Pool => Volatile.Read(ref _pool) ?? CreatePool();
 
     /// <summary>Marks the calling flow as the on-connect hooks of <paramref name="session"/>.</summary>
     public static void EnterHooks(ConnectionSession session) => HookSession.Value = session;
@@ -57,7 +58,7 @@ internal sealed class SessionGate
                 return false;
             }
 
-            Volatile.Write(ref _pool, new ChannelPool(session));
+            _open = session;
             _ready.TrySetResult(session);
             return true;
         }
@@ -68,6 +69,7 @@ internal sealed class SessionGate
     {
         lock (_lock)
         {
+            _open = null;
             Volatile.Write(ref _pool, null);
             if (_closing)
             {
@@ -127,6 +129,20 @@ internal sealed class SessionGate
             {
                 await Task.Delay(1, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    // Under the lock, so a pool is only ever made for the session the gate is open on, and never after TryShut.
+    private ChannelPool? CreatePool()
+    {
+        lock (_lock)
+        {
+            if (_pool is null && _open is { } session)
+            {
+                Volatile.Write(ref _pool, new ChannelPool(session));
+            }
+
+            return _pool;
         }
     }
 

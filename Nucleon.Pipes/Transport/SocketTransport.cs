@@ -16,6 +16,7 @@ internal sealed class SocketTransport : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Stream _stream;
+    private readonly SocketSender? _sender; // plain TCP only: sends that do not keep the last buffer alive
     // The send loop is woken inline after a quiet spell, else on the thread pool (see IdleInlineScheduler).
     // A modest pause threshold keeps what can queue ahead of a small message (behind a large one) short.
     private readonly Pipe _output = new(new PipeOptions(
@@ -25,16 +26,19 @@ internal sealed class SocketTransport : IAsyncDisposable
         minimumSegmentSize: 64 * 1024,
         useSynchronizationContext: false));
 
+    // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
+    // (most of an idle connection's memory); the buffer is rented once bytes are there. Shared: immutable.
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(
+        bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true);
+
     private SocketTransport(Socket socket, Stream stream, AmqpEndpoint endpoint)
     {
         _socket = socket;
         _stream = stream;
+        _sender = stream is NetworkStream ? new SocketSender() : null;
         Endpoint = endpoint;
         PeerAddress = PeerAddressOf(socket);
-        // Zero-byte reads: an idle connection waits for data without holding a 64 KiB read buffer
-        // (most of an idle connection's memory); the buffer is rented once bytes are there.
-        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(
-            bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true));
+        Input = PipeReader.Create(stream, ReaderOptions);
         SendLoop = SendLoopAsync();
     }
 
@@ -65,16 +69,25 @@ internal sealed class SocketTransport : IAsyncDisposable
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 SendProgress.SendStarted();
                 var buffer = result.Buffer;
-                if (TryGather(buffer))
+                if (_sender is null)
+                {
+                    // TLS: through the stream, segment by segment.
+                    foreach (var segment in buffer)
+                    {
+                        await _stream.WriteAsync(segment).ConfigureAwait(false);
+                    }
+                }
+                else if (TryGather(buffer))
                 {
                     // Plain TCP: all segments in one gathered send (a 4 MiB body is 64 segments of the pipe).
-                    await _socket.SendAsync(_gather, SocketFlags.None).ConfigureAwait(false);
+                    await _sender.SendAsync(_socket, _gather).ConfigureAwait(false);
+                    _gather.Clear();
                 }
                 else
                 {
                     foreach (var segment in buffer)
                     {
-                        await _stream.WriteAsync(segment).ConfigureAwait(false);
+                        await _sender.SendAsync(_socket, segment).ConfigureAwait(false);
                     }
                 }
 
@@ -100,11 +113,11 @@ internal sealed class SocketTransport : IAsyncDisposable
 
     private readonly List<ArraySegment<byte>> _gather = [];
 
-    // Fills _gather with the segments of a multi-segment buffer on plain TCP; false when it should be written
-    // segment by segment instead (one segment, TLS, or memory that is not array-backed).
+    // Fills _gather with the segments of a multi-segment buffer; false when it should be written segment by
+    // segment instead (one segment, or memory that is not array-backed). Cleared after each send, like the sender.
     private bool TryGather(in System.Buffers.ReadOnlySequence<byte> buffer)
     {
-        if (buffer.IsSingleSegment || _stream is not NetworkStream)
+        if (buffer.IsSingleSegment)
         {
             return false;
         }
@@ -220,6 +233,7 @@ internal sealed class SocketTransport : IAsyncDisposable
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
         _output.Reader.CancelPendingRead();
         await SendLoop.ConfigureAwait(false);
+        _sender?.Dispose();
         await _stream.DisposeAsync().ConfigureAwait(false);
     }
 }
