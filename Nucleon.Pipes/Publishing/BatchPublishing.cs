@@ -40,8 +40,9 @@ public static class BatchPublishing
     private static async Task<PublishBatchResult> PublishAsync(MessageChannel channel, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
     {
         int count = messages.Count;
-        var inFlight = new ValueTask[Math.Max(1, Math.Min(count, Window))];
-        int window = inFlight.Length;
+        int window = Math.Max(1, Math.Min(count, Window));
+        // Rented: 16 KB per batch was most of what a batch allocated.
+        var inFlight = System.Buffers.ArrayPool<ValueTask>.Shared.Rent(window);
         List<PublishFailure>? failures = null;
         try
         {
@@ -101,6 +102,7 @@ public static class BatchPublishing
         {
             // Nothing this batch queued is left waiting for a writer that was never woken.
             channel.FlushBatch();
+            System.Buffers.ArrayPool<ValueTask>.Shared.Return(inFlight, clearArray: true);
         }
 
         // In batch order (a message that waited for room is reported when it settled, before older ones).
