@@ -17,6 +17,11 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     // Set while the broker has paused this channel's publishing (channel.flow active=false).
     private TaskCompletionSource? _flowResumed;
 
+    // Publishes waiting their turn in PublishInLineAsync, and the line itself (SemaphoreSlim's async waiters are
+    // served first come, first served).
+    private int _waiting;
+    private SemaphoreSlim? _line;
+
     /// <summary>Reader: the broker paused (false) or resumed (true) publishing on this channel.</summary>
     public void SetFlow(bool active)
     {
@@ -38,8 +43,7 @@ internal sealed class ChannelPublisher(ChannelCore channel)
 
     /// <summary>
     /// One message of a batch: as <see cref="PublishAsync"/>, but a confirmed publish that is queued at once does not
-    /// wake the writer; the batch does, once (see <c>AmqpChannel.FlushBatch</c>), and learns from
-    /// <see cref="ConfirmTracker.TakeQueuedAtOnce"/> whether it may go on to the next message.
+    /// wake the writer; the batch does, once (see <c>AmqpChannel.FlushBatch</c>).
     /// </summary>
     public ValueTask PublishInBatchAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, CancellationToken cancellationToken) =>
         PublishTelemetry.IsOn(channel)
@@ -79,9 +83,7 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         }
 
         byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
-        return wakeWriter || channel.Confirms is null || channel.Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
-            ? SendPublishAsync(new OutboundCommand(buffer, n), returnable, cancellationToken)
-            : channel.Confirms!.PublishAsync(channel.Queue, new OutboundCommand(buffer, n), returnable, wakeWriter: false, cancellationToken);
+        return SendPublishAsync(new OutboundCommand(buffer, n), returnable, wakeWriter, cancellationToken);
     }
 
     /// <summary>Bodies from this size on are framed by the writer straight from the caller's memory (see <see cref="BodyLease"/>).</summary>
@@ -97,7 +99,7 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
         try
         {
-            await SendPublishAsync(new OutboundCommand(buffer, n, lease), returnable, cancellationToken).ConfigureAwait(false);
+            await SendPublishAsync(new OutboundCommand(buffer, n, lease), returnable, wakeWriter: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -132,34 +134,95 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         }
     }
 
-    private ValueTask SendPublishAsync(OutboundCommand command, in MandatoryPublish returnable, CancellationToken cancellationToken) =>
-        channel.Session.IsBlocked || Volatile.Read(ref _flowResumed) is not null
-            ? PublishWhenUnblockedAsync(command, returnable, cancellationToken)
-            : EnqueuePublishAsync(command, returnable, cancellationToken);
-
-    // connection.blocked, or the broker's channel.flow(false): publishes wait (bounded by their token) instead of piling up.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishWhenUnblockedAsync(OutboundCommand command, MandatoryPublish returnable, CancellationToken cancellationToken)
+    // Queued at once when nothing is waiting and there is room; otherwise in line behind the publishes that wait.
+    private ValueTask SendPublishAsync(OutboundCommand command, in MandatoryPublish returnable, bool wakeWriter, CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _waiting) == 0 && !channel.Session.IsBlocked && Volatile.Read(ref _flowResumed) is null)
+        {
+            if (channel.Confirms is { } confirms)
+            {
+                if (confirms.TryPublish(channel.Queue, command, returnable, wakeWriter, cancellationToken, out var confirmed))
+                {
+                    return confirmed;
+                }
+            }
+            else if (channel.Queue.TryEnqueue(command))
+            {
+                return ValueTask.CompletedTask;
+            }
+        }
+
+        return PublishInLineAsync(command, returnable, cancellationToken);
+    }
+
+    // A publish that cannot be queued at once (no room in the confirm window or the channel's queue, a blocked
+    // connection, a paused channel) waits its turn here: publishes that wait go one at a time, in the order they
+    // were started, and while any waits, later ones line up behind it. Without the line, publishes started one
+    // after another without awaiting each raced for the room that freed and reached the broker out of order.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask PublishInLineAsync(OutboundCommand command, MandatoryPublish returnable, CancellationToken cancellationToken)
+    {
+        // Counted before the first await, so the caller's next publish already sees it.
+        Interlocked.Increment(ref _waiting);
+        var line = Line;
+        bool inTurn = false;
+        PendingConfirm? pending = null;
         try
         {
+            // What was queued before must leave (a batch defers waking the writer): this may wait for its confirms.
+            channel.Queue.Schedule();
+            await line.WaitAsync(cancellationToken).ConfigureAwait(false);
+            inTurn = true;
+            // connection.blocked, or the broker's channel.flow(false): wait (bounded by the token) instead of piling up.
             await channel.Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
             if (Volatile.Read(ref _flowResumed) is { } resumed)
             {
                 await resumed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
+
+            if (channel.Confirms is { } confirms)
+            {
+                pending = await confirms.QueueWhenRoomAsync(channel.Queue, command, returnable, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                while (!channel.Queue.TryEnqueue(command))
+                {
+                    if (!await channel.Queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        throw channel.Queue.ClosedReason ?? new AmqpConnectionLostException("The channel's connection is closed.");
+                    }
+                }
+            }
         }
         catch
         {
+            // Never queued: the command is still ours.
             command.Release();
             throw;
         }
+        finally
+        {
+            if (inTurn)
+            {
+                line.Release();
+            }
 
-        await EnqueuePublishAsync(command, returnable, cancellationToken).ConfigureAwait(false);
+            Interlocked.Decrement(ref _waiting);
+        }
+
+        if (pending is not null)
+        {
+            await pending.AsValueTask().ConfigureAwait(false);
+        }
     }
 
-    private ValueTask EnqueuePublishAsync(OutboundCommand command, in MandatoryPublish returnable, CancellationToken cancellationToken) =>
-        channel.Confirms is { } confirms
-            ? confirms.PublishAsync(channel.Queue, command, returnable, cancellationToken)
-            : channel.Queue.EnqueueAsync(command, cancellationToken);
+    // Created by the first publish that has to wait (an idle channel holds none).
+    private SemaphoreSlim Line => Volatile.Read(ref _line) ?? CreateLine();
+
+    private SemaphoreSlim CreateLine()
+    {
+        var line = new SemaphoreSlim(1, 1);
+        return Interlocked.CompareExchange(ref _line, line, null) ?? line;
+    }
 }

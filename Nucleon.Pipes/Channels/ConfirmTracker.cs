@@ -71,46 +71,37 @@ internal sealed class ConfirmTracker
 
     /// <summary>As above, for a publish that is <paramref name="mandatory"/> (its basic.return is matched by it).</summary>
     public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, CancellationToken cancellationToken) =>
-        PublishAsync(queue, command, mandatory, wakeWriter: true, cancellationToken);
+        TryPublish(queue, command, mandatory, wakeWriter: true, cancellationToken, out var confirmed)
+            ? confirmed
+            : PublishSlowAsync(queue, command, mandatory, cancellationToken);
 
     /// <summary>
-    /// As above. With <paramref name="wakeWriter"/> false a publish queued at once leaves waking the writer to the
-    /// caller (a batch); one that has to wait wakes it first, so it never waits for a confirm of something the writer
-    /// was not told about.
+    /// Queues the publish now if the window and the channel's queue have room. True: <paramref name="confirmed"/> is
+    /// its confirm (or the failure, or the cancellation, that already ended it). False: nothing happened and the
+    /// command is still the caller's. With <paramref name="wakeWriter"/> false a queued publish leaves waking the
+    /// writer to the caller (a batch).
     /// </summary>
-    public ValueTask PublishAsync(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, bool wakeWriter, CancellationToken cancellationToken)
+    public bool TryPublish(OutboundQueue queue, OutboundCommand command, in MandatoryPublish mandatory, bool wakeWriter, CancellationToken cancellationToken, out ValueTask confirmed)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             command.Release();
-            return ValueTask.FromCanceled(cancellationToken);
+            confirmed = ValueTask.FromCanceled(cancellationToken);
+            return true;
         }
 
-        var result = TryEnqueue(queue, command, mandatory, wakeWriter, cancellationToken, out var pending);
-        if (!wakeWriter)
+        switch (TryEnqueue(queue, command, mandatory, wakeWriter, cancellationToken, out var pending))
         {
-            t_queuedAtOnce = result == Enqueue.Queued;
+            case Enqueue.Queued:
+                confirmed = pending.AsValueTask();
+                return true;
+            case Enqueue.Failed:
+                confirmed = Refuse(command);
+                return true;
+            default:
+                confirmed = default;
+                return false;
         }
-
-        return result switch
-        {
-            Enqueue.Queued => pending.AsValueTask(),
-            Enqueue.Failed => Refuse(command),
-            _ => PublishSlowAsync(queue, command, mandatory, cancellationToken),
-        };
-    }
-
-    // Whether the last batch publish (wakeWriter false) on this thread was queued at once; one that waits for room
-    // races the publishes after it, so a batch waits for it before going on (messages keep their order).
-    [ThreadStatic]
-    private static bool t_queuedAtOnce;
-
-    /// <summary>Whether the last batch publish on this thread was queued at once; reading it resets it.</summary>
-    public static bool TakeQueuedAtOnce()
-    {
-        bool queued = t_queuedAtOnce;
-        t_queuedAtOnce = false;
-        return queued;
     }
 
     // The window or the channel's queue was full.
@@ -119,41 +110,52 @@ internal sealed class ConfirmTracker
     private async ValueTask PublishSlowAsync(OutboundQueue queue, OutboundCommand command, MandatoryPublish mandatory, CancellationToken cancellationToken)
     {
         PendingConfirm pending;
-        while (true)
+        try
         {
-            try
-            {
-                var result = TryEnqueue(queue, command, mandatory, wakeWriter: true, cancellationToken, out pending);
-                if (result == Enqueue.Queued)
-                {
-                    break;
-                }
-
-                // About to wait for confirms or for room: the writer must know about everything queued before.
-                queue.Schedule();
-
-                if (result == Enqueue.Failed)
-                {
-                    throw _failure!;
-                }
-
-                if (result == Enqueue.WindowFull)
-                {
-                    await ParkAsync(cancellationToken).ConfigureAwait(false);
-                }
-                else if (!await queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    throw queue.ClosedReason ?? new AmqpConnectionLostException("The channel's connection is closed.");
-                }
-            }
-            catch
-            {
-                command.Release();
-                throw;
-            }
+            pending = await QueueWhenRoomAsync(queue, command, mandatory, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            command.Release();
+            throw;
         }
 
         await pending.AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for room in the window and in the channel's queue, then queues the publish and returns its pending
+    /// confirm. Throws when the tracker has failed, the queue was closed, or the token fired; the command is then
+    /// still the caller's.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<PendingConfirm> QueueWhenRoomAsync(OutboundQueue queue, OutboundCommand command, MandatoryPublish mandatory, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = TryEnqueue(queue, command, mandatory, wakeWriter: true, cancellationToken, out var pending);
+            if (result == Enqueue.Queued)
+            {
+                return pending;
+            }
+
+            if (result == Enqueue.Failed)
+            {
+                throw _failure!;
+            }
+
+            // About to wait for confirms or for room: the writer must know about everything queued before.
+            queue.Schedule();
+            if (result == Enqueue.WindowFull)
+            {
+                await ParkAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else if (!await queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw queue.ClosedReason ?? new AmqpConnectionLostException("The channel's connection is closed.");
+            }
+        }
     }
 
     private ValueTask Refuse(OutboundCommand command)

@@ -72,25 +72,7 @@ public static class BatchPublishing
 
                 if (i < count)
                 {
-                    var publish = Start(channel, messages[i], cancellationToken);
-                    if (!Channels.ConfirmTracker.TakeQueuedAtOnce() && !publish.IsCompleted)
-                    {
-                        // It waits for room (confirm window, channel queue, a blocked connection): the next message must
-                        // not overtake it, so wait for it here (rare: only under back-pressure).
-                        channel.FlushBatch();
-                        try
-                        {
-                            await publish.ConfigureAwait(false);
-                        }
-                        catch (Exception ex)
-                        {
-                            (failures ??= []).Add(new PublishFailure(i, messages[i], ex));
-                        }
-
-                        publish = default;
-                    }
-
-                    inFlight[i % window] = publish;
+                    inFlight[i % window] = Start(channel, messages[i], cancellationToken);
                     if ((i & (FlushEvery - 1)) == FlushEvery - 1)
                     {
                         channel.FlushBatch();
@@ -105,8 +87,6 @@ public static class BatchPublishing
             System.Buffers.ArrayPool<ValueTask>.Shared.Return(inFlight, clearArray: true);
         }
 
-        // In batch order (a message that waited for room is reported when it settled, before older ones).
-        failures?.Sort(static (a, b) => a.Index.CompareTo(b.Index));
         return new PublishBatchResult(count, failures ?? (IReadOnlyList<PublishFailure>)[]);
     }
 

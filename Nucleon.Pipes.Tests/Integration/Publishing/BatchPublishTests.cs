@@ -183,6 +183,42 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Publishes_started_one_after_another_without_awaiting_keep_their_order_under_back_pressure(bool confirms)
+    {
+        // The pipelined pattern: start each publish, await them later. With a confirm window of 8 and a channel
+        // queue of 4 most of them wait for room, and each must still leave after the one started before it.
+        const int count = 2000;
+        var q = await DeclareQueueAsync();
+        await using var conn = new AmqpConnection(AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8, ChannelOutboundCapacity = 4 });
+        await conn.ConnectAsync(Ct);
+        await using var ch = await conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = confirms }, Ct);
+
+        var publishes = new ValueTask[count];
+        for (int i = 0; i < count; i++)
+        {
+            publishes[i] = ch.PublishAsync("", q, Body(i), new BasicProperties { MessageId = $"m{i}" }, cancellationToken: Ct).Preserve();
+        }
+
+        foreach (var publish in publishes)
+        {
+            await publish;
+        }
+
+        await using var reader = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        int expected = 0;
+        await foreach (var m in reader.ConsumeAsync(q, new ConsumeOptions { AutoAck = true, Prefetch = 500 }, Ct))
+        {
+            Assert.Equal($"m{expected}", m.Properties.MessageId);
+            if (++expected == count)
+            {
+                break;
+            }
+        }
+    }
+
     [Fact]
     public async Task Single_publish_errors_carry_the_sequence_number_the_channel_announced()
     {

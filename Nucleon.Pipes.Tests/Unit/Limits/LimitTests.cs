@@ -172,6 +172,45 @@ public sealed class LimitTests(UnhandledExceptionMonitor monitor)
         await rig.FinishAsync(monitor);
     }
 
+    [Fact]
+    public async Task A_publish_cancelled_while_it_waits_its_turn_leaves_the_line_and_the_ones_behind_it_go_in_order()
+    {
+        await using var rig = await Rig.StartAsync(o => o with { MaxOutstandingConfirms = 2 });
+        var open = rig.Connection.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = true }, rig.Token);
+        await rig.Server.AnswerConfirmChannelOpenAsync(1);
+        var channel = await open.WaitAsync(rig.Token);
+        using var third = CancellationTokenSource.CreateLinkedTokenSource(rig.Token);
+
+        // 1 and 2 fill the window; 3 waits at the head of the line, 4 and 5 behind it.
+        var publishes = Enumerable.Range(1, 5)
+            .Select(i => channel.PublishAsync("", "q", new[] { (byte)i }, cancellationToken: i == 3 ? third.Token : rig.Token).AsTask())
+            .ToList();
+        Assert.Equal(1, await NextBodyAsync(rig));
+        Assert.Equal(2, await NextBodyAsync(rig));
+
+        third.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => publishes[2]).WaitAsync(rig.Token);
+        await rig.Server.SendMethodAsync(1, new BasicAck(2, true));
+        Assert.Equal(4, await NextBodyAsync(rig));
+        Assert.Equal(5, await NextBodyAsync(rig));
+        await rig.Server.SendMethodAsync(1, new BasicAck(4, true));
+        await Task.WhenAll(publishes[0], publishes[1], publishes[3], publishes[4]).WaitAsync(rig.Token);
+        await rig.FinishAsync(monitor);
+    }
+
+    // The first byte of the next message body the client sends.
+    private static async Task<byte> NextBodyAsync(Rig rig)
+    {
+        while (true)
+        {
+            var (type, _, payload) = await rig.Server.ReadFrameAsync();
+            if (type == AmqpConstants.FrameBody)
+            {
+                return payload[0];
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static async Task Enumerate(IAsyncEnumerable<Message> messages)
