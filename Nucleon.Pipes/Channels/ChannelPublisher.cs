@@ -166,6 +166,7 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         Interlocked.Increment(ref _waiting);
         var line = Line;
         bool inTurn = false;
+        bool handedOver = false;
         PendingConfirm? pending = null;
         try
         {
@@ -186,16 +187,12 @@ internal sealed class ChannelPublisher(ChannelCore channel)
             }
             else
             {
-                while (!channel.Queue.TryEnqueue(command))
-                {
-                    if (!await channel.Queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        throw channel.Queue.ClosedReason ?? new AmqpConnectionLostException("The channel's connection is closed.");
-                    }
-                }
+                // The queue's own wait for room: from here on it owns the command, also when it fails.
+                handedOver = true;
+                await channel.Queue.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch
+        catch when (!handedOver)
         {
             // Never queued: the command is still ours.
             command.Release();
