@@ -157,23 +157,28 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
         Assert.Equal(count, seen.Count);
     }
 
-    [Fact]
-    public async Task Under_back_pressure_a_batch_reaches_the_queue_in_its_own_order()
+    // A connection whose publishes mostly find no room: a confirm window of 8 and a channel queue of 4.
+    private async Task<AmqpConnection> ConnectSqueezedAsync()
     {
-        // A confirm window of 8 and a channel queue of 4: most messages find no room and wait. Each must still
-        // leave after the one before it (two waiting at once would race for the room that frees).
-        const int count = 2000;
-        var q = await DeclareQueueAsync();
-        await using var conn = new AmqpConnection(AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8, ChannelOutboundCapacity = 4 });
-        await conn.ConnectAsync(Ct);
-        await using var ch = await conn.AllocateChannelAsync(Confirming, Ct);
+        var conn = new AmqpConnection(AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8, ChannelOutboundCapacity = 4 });
+        try
+        {
+            await conn.ConnectAsync(Ct);
+            return conn;
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
 
-        var result = await ch.PublishBatchAsync(Batch(q, count), Ct);
-
-        Assert.True(result.AllConfirmed, $"{result.Failures.Count} failed");
+    // Reads the queue's first count messages and checks their message ids are m0, m1, m2, ...
+    private async Task AssertQueueHoldsInOrderAsync(string queue, int count)
+    {
         await using var reader = await Conn.AllocateChannelAsync(cancellationToken: Ct);
         int expected = 0;
-        await foreach (var m in reader.ConsumeAsync(q, new ConsumeOptions { AutoAck = true, Prefetch = 500 }, Ct))
+        await foreach (var m in reader.ConsumeAsync(queue, new ConsumeOptions { AutoAck = true, Prefetch = 500 }, Ct))
         {
             Assert.Equal($"m{expected}", m.Properties.MessageId);
             if (++expected == count)
@@ -181,6 +186,22 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
                 break;
             }
         }
+    }
+
+    [Fact]
+    public async Task Under_back_pressure_a_batch_reaches_the_queue_in_its_own_order()
+    {
+        // A confirm window of 8 and a channel queue of 4: most messages find no room and wait. Each must still
+        // leave after the one before it (two waiting at once would race for the room that frees).
+        const int count = 2000;
+        var q = await DeclareQueueAsync();
+        await using var conn = await ConnectSqueezedAsync();
+        await using var ch = await conn.AllocateChannelAsync(Confirming, Ct);
+
+        var result = await ch.PublishBatchAsync(Batch(q, count), Ct);
+
+        Assert.True(result.AllConfirmed, $"{result.Failures.Count} failed");
+        await AssertQueueHoldsInOrderAsync(q, count);
     }
 
     [Theory]
@@ -192,8 +213,7 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
         // queue of 4 most of them wait for room, and each must still leave after the one started before it.
         const int count = 2000;
         var q = await DeclareQueueAsync();
-        await using var conn = new AmqpConnection(AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8, ChannelOutboundCapacity = 4 });
-        await conn.ConnectAsync(Ct);
+        await using var conn = await ConnectSqueezedAsync();
         await using var ch = await conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = confirms }, Ct);
 
         var publishes = new ValueTask[count];
@@ -207,16 +227,7 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
             await publish;
         }
 
-        await using var reader = await Conn.AllocateChannelAsync(cancellationToken: Ct);
-        int expected = 0;
-        await foreach (var m in reader.ConsumeAsync(q, new ConsumeOptions { AutoAck = true, Prefetch = 500 }, Ct))
-        {
-            Assert.Equal($"m{expected}", m.Properties.MessageId);
-            if (++expected == count)
-            {
-                break;
-            }
-        }
+        await AssertQueueHoldsInOrderAsync(q, count);
     }
 
     [Fact]

@@ -9,6 +9,25 @@ public sealed class DeliveryInboxTests
 
     private static Delivery NewDelivery(ulong tag) => new(null) { DeliveryTag = tag };
 
+    // The consume loop's side: reads until the inbox is completed, checking that tags come 0, 1, 2, ...; returns how many.
+    private static async Task<ulong> ReadInOrderAsync(DeliveryInbox inbox)
+    {
+        ulong next = 0;
+        while (true)
+        {
+            while (inbox.TryRead(out var d))
+            {
+                Assert.Equal(next, d.DeliveryTag);
+                next++;
+            }
+
+            if (!await inbox.WaitToReadAsync(CancellationToken.None))
+            {
+                return next;
+            }
+        }
+    }
+
     [Fact]
     public void Holds_at_most_its_capacity_and_reads_in_order()
     {
@@ -52,23 +71,7 @@ public sealed class DeliveryInboxTests
 
             inbox.Complete();
         });
-        var consumer = Task.Run(async () =>
-        {
-            ulong next = 0;
-            while (true)
-            {
-                while (inbox.TryRead(out var d))
-                {
-                    Assert.Equal(next, d.DeliveryTag);
-                    next++;
-                }
-
-                if (!await inbox.WaitToReadAsync(CancellationToken.None))
-                {
-                    return next;
-                }
-            }
-        });
+        var consumer = Task.Run(() => ReadInOrderAsync(inbox));
 
         await producer.WaitAsync(Timeout);
         Assert.Equal((ulong)count, await consumer.WaitAsync(Timeout));
@@ -111,23 +114,7 @@ public sealed class DeliveryInboxTests
 
             inbox.Complete();
         });
-        var consumer = Task.Run(async () =>
-        {
-            ulong next = 0;
-            while (true)
-            {
-                while (inbox.TryRead(out var d))
-                {
-                    Assert.Equal(next, d.DeliveryTag);
-                    next++;
-                }
-
-                if (!await inbox.WaitToReadAsync(CancellationToken.None))
-                {
-                    return next;
-                }
-            }
-        });
+        var consumer = Task.Run(() => ReadInOrderAsync(inbox));
 
         await producer.WaitAsync(Timeout);
         Assert.Equal((ulong)count, await consumer.WaitAsync(Timeout));
