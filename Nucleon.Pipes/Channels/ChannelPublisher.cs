@@ -17,10 +17,9 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     // Set while the broker has paused this channel's publishing (channel.flow active=false).
     private TaskCompletionSource? _flowResumed;
 
-    // Publishes waiting their turn in PublishInLineAsync, and the line itself (SemaphoreSlim's async waiters are
-    // served first come, first served).
+    // Publishes waiting their turn in PublishInLineAsync, and the line itself.
     private int _waiting;
-    private SemaphoreSlim? _line;
+    private PublishLine? _line;
 
     /// <summary>Reader: the broker paused (false) or resumed (true) publishing on this channel.</summary>
     public void SetFlow(bool active)
@@ -172,7 +171,7 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         {
             // What was queued before must leave (a batch defers waking the writer): this may wait for its confirms.
             channel.Queue.Schedule();
-            await line.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await line.EnterAsync(cancellationToken).ConfigureAwait(false);
             inTurn = true;
             // connection.blocked, or the broker's channel.flow(false): wait (bounded by the token) instead of piling up.
             await channel.Session.WaitUnblockedAsync(cancellationToken).ConfigureAwait(false);
@@ -202,7 +201,7 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         {
             if (inTurn)
             {
-                line.Release();
+                line.Leave();
             }
 
             Interlocked.Decrement(ref _waiting);
@@ -215,11 +214,11 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     }
 
     // Created by the first publish that has to wait (an idle channel holds none).
-    private SemaphoreSlim Line => Volatile.Read(ref _line) ?? CreateLine();
+    private PublishLine Line => Volatile.Read(ref _line) ?? CreateLine();
 
-    private SemaphoreSlim CreateLine()
+    private PublishLine CreateLine()
     {
-        var line = new SemaphoreSlim(1, 1);
+        var line = new PublishLine();
         return Interlocked.CompareExchange(ref _line, line, null) ?? line;
     }
 }
