@@ -99,8 +99,19 @@ public sealed record AmqpConnectionOptions
     /// <summary>Largest message body accepted in either direction; a larger delivery closes the connection before any allocation. Default 128 MiB.</summary>
     public long MaxMessageSize { get; init; } = 128L * 1024 * 1024;
 
-    /// <summary>Commands a channel may queue for the writer before publishers wait (per-channel back-pressure). Default 256.</summary>
-    public int ChannelOutboundCapacity { get; init; } = 256;
+    /// <summary>
+    /// Commands a channel may queue for the writer before publishers wait (per-channel back-pressure). Default 4096,
+    /// as deep as the default confirm window, so a confirmed publisher keeping its window in flight waits for confirms
+    /// rather than for room. <see cref="ChannelOutboundBytes"/> bounds the memory.
+    /// </summary>
+    public int ChannelOutboundCapacity { get; init; } = 4096;
+
+    /// <summary>
+    /// Bytes of encoded commands a channel may queue for the writer before publishers wait; a command is accepted while
+    /// the queue holds less, so a message larger than this still goes out. Bodies of 128 KiB and more are not copied
+    /// into the queue and count only their frame headers. Default 512 KiB.
+    /// </summary>
+    public long ChannelOutboundBytes { get; init; } = 512 * 1024;
 
     /// <summary>Publishes a confirm-mode channel may have awaiting the broker's confirm before publishers wait. Default 4096.</summary>
     public int MaxOutstandingConfirms { get; init; } = 4096;
@@ -237,6 +248,7 @@ public sealed record AmqpConnectionOptions
 
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMessageSize, 0, nameof(MaxMessageSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(ChannelOutboundCapacity, 1, nameof(ChannelOutboundCapacity));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ChannelOutboundBytes, 1, nameof(ChannelOutboundBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutstandingConfirms, 1, nameof(MaxOutstandingConfirms));
         ArgumentOutOfRangeException.ThrowIfLessThan(ChannelPoolSize, 0, nameof(ChannelPoolSize));
         ArgumentNullException.ThrowIfNull(VirtualHost, nameof(VirtualHost));

@@ -28,7 +28,7 @@ internal sealed class ChannelCore : IDisposable
         Session = session;
         Number = number;
         Options = options;
-        Queue = session.Writer.CreateQueue(number, session.Options.ChannelOutboundCapacity);
+        Queue = session.Writer.CreateQueue(number, session.Options.ChannelOutboundCapacity, session.Options.ChannelOutboundBytes);
         Consumers = new ConsumerRegistry(this);
         Publisher = new ChannelPublisher(this);
         Inbound = new ChannelInbound(this);

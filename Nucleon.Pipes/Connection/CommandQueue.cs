@@ -5,7 +5,13 @@ namespace Nucleon.Pipes.Connection;
 
 /// <summary>
 /// The storage of one channel's <see cref="OutboundQueue"/>: many producers (publishers, RPC callers,
-/// the consume loop's acks), one consumer (the connection's writer), bounded by a count.
+/// the consume loop's acks), one consumer (the connection's writer), bounded by a count and by the bytes it holds.
+/// <para>
+/// Why bytes too: small publishes are what a deep queue is for (a confirmed publisher keeps its whole window in
+/// flight; with a bound of a few hundred commands it waited for room behind a writer that was still draining), and
+/// large ones are what memory is for. A command is accepted while the queue holds less than the byte bound, so one
+/// command larger than the bound still goes through an empty queue.
+/// </para>
 /// <para>
 /// Why not a bounded <c>System.Threading.Channels</c> channel: it takes a lock on every write and every
 /// read, and wakes a waiting producer each time the reader frees one slot. A publisher faster than the
@@ -15,13 +21,15 @@ namespace Nucleon.Pipes.Connection;
 /// when it has drained to half (<see cref="LowWater"/>), and then refill it without waiting.
 /// </para>
 /// </summary>
-internal sealed class CommandQueue(int capacity)
+internal sealed class CommandQueue(int capacity, long byteCapacity = long.MaxValue)
 {
     // Created on the first add: an idle channel would otherwise hold the queue's first 32-slot segment (~1 KB).
     private ConcurrentQueue<OutboundCommand>? _items;
     private readonly object _roomLock = new();
     private readonly int _lowWater = Math.Max(0, capacity / 2);
+    private readonly long _byteLowWater = byteCapacity / 2;
     private int _count; // reserved slots: incremented before an enqueue, decremented after a dequeue
+    private long _bytes; // bytes of the commands counted in _count
     private int _adding; // producers inside TryAdd: Complete waits for them, so nothing is added after it
     private volatile int _completed;
     private TaskCompletionSource<bool>? _room; // producers waiting for room share it; guarded by _roomLock
@@ -29,8 +37,14 @@ internal sealed class CommandQueue(int capacity)
     /// <summary>The producers' bound.</summary>
     public int Capacity { get; } = capacity;
 
-    /// <summary>Waiting producers are woken when the count falls to this.</summary>
+    /// <summary>The producers' bound in bytes: a command is accepted while the queue holds less.</summary>
+    public long ByteCapacity { get; } = byteCapacity;
+
+    /// <summary>Waiting producers are woken when the count falls to this (and the bytes to half their bound).</summary>
     public int LowWater => _lowWater;
+
+    /// <summary>Bytes of the commands queued (or being queued).</summary>
+    public long Bytes => Volatile.Read(ref _bytes);
 
     /// <summary>Commands queued (or being queued).</summary>
     public int Count => Volatile.Read(ref _count);
@@ -59,6 +73,13 @@ internal sealed class CommandQueue(int capacity)
                 return false;
             }
 
+            if (Interlocked.Add(ref _bytes, command.Length) - command.Length >= ByteCapacity)
+            {
+                Interlocked.Add(ref _bytes, -command.Length);
+                Interlocked.Decrement(ref _count);
+                return false;
+            }
+
             (Volatile.Read(ref _items) ?? CreateItems()).Enqueue(command);
             return true;
         }
@@ -77,7 +98,8 @@ internal sealed class CommandQueue(int capacity)
             return false;
         }
 
-        if (Interlocked.Decrement(ref _count) <= _lowWater && Volatile.Read(ref _room) is not null)
+        long bytes = Interlocked.Add(ref _bytes, -command.Length);
+        if (Interlocked.Decrement(ref _count) <= _lowWater && bytes <= _byteLowWater && Volatile.Read(ref _room) is not null)
         {
             WakeProducers(result: true);
         }
@@ -99,7 +121,7 @@ internal sealed class CommandQueue(int capacity)
                 return new ValueTask<bool>(false);
             }
 
-            if (Volatile.Read(ref _count) < Capacity)
+            if (Volatile.Read(ref _count) < Capacity && Volatile.Read(ref _bytes) < ByteCapacity)
             {
                 return new ValueTask<bool>(true);
             }
@@ -110,7 +132,7 @@ internal sealed class CommandQueue(int capacity)
             wait = _room.Task;
         }
 
-        if (Volatile.Read(ref _count) <= _lowWater)
+        if (Volatile.Read(ref _count) <= _lowWater && Volatile.Read(ref _bytes) <= _byteLowWater)
         {
             WakeProducers(result: true);
         }
@@ -140,6 +162,7 @@ internal sealed class CommandQueue(int capacity)
         var items = Volatile.Read(ref _items);
         while (items is not null && items.TryDequeue(out var dropped))
         {
+            Interlocked.Add(ref _bytes, -dropped.Length);
             Interlocked.Decrement(ref _count);
             dropped.Release();
         }

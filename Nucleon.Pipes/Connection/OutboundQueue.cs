@@ -5,12 +5,12 @@ using Nucleon.Pipes.Framing;
 namespace Nucleon.Pipes.Connection;
 
 /// <summary>
-/// A channel's bounded queue of encoded commands waiting for the connection's writer. A full queue
+/// A channel's bounded queue of encoded commands waiting for the connection's writer. A full queue (by count or by bytes)
 /// makes callers wait (back-pressure) until the writer has drained it to half (see <see cref="CommandQueue"/>). When the queue goes from idle to having work it puts itself
 /// on the writer's ready list once; the writer alone reads it, so frames of one command are never
 /// interleaved with the same channel's other commands.
 /// </summary>
-internal sealed class OutboundQueue
+internal sealed class OutboundQueue : IThreadPoolWorkItem
 {
     private readonly CommandQueue _commands;
     private readonly OutboundWriter _writer;
@@ -21,11 +21,11 @@ internal sealed class OutboundQueue
     private int _partialOffset;
     private int _bodyOffset; // of _partial's body sent by reference
 
-    public OutboundQueue(OutboundWriter writer, ushort channelNumber, int capacity)
+    public OutboundQueue(OutboundWriter writer, ushort channelNumber, int capacity, long byteCapacity = long.MaxValue)
     {
         _writer = writer;
         ChannelNumber = channelNumber;
-        _commands = new CommandQueue(capacity);
+        _commands = new CommandQueue(capacity, byteCapacity);
     }
 
     public ushort ChannelNumber { get; }
@@ -107,6 +107,9 @@ internal sealed class OutboundQueue
         ClosedReason ??= reason;
         _commands.Complete();
     }
+
+    // Scheduled at most once at a time (see _scheduled), so the queue itself can be the work item that hands it over.
+    void IThreadPoolWorkItem.Execute() => _writer.ReadyNow(this);
 
     /// <summary>Puts this queue on the writer's ready list unless it is there already.</summary>
     public void Schedule()

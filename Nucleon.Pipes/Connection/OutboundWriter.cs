@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using Nucleon.Pipes.Transport;
@@ -66,9 +67,9 @@ internal sealed class OutboundWriter
     /// <summary>Raised (on the writer task) after a <see cref="OutboundKind.ConnectionFinal"/> command was flushed and the output completed.</summary>
     public Action? FinalWritten { get; set; }
 
-    public OutboundQueue CreateQueue(ushort channel, int capacity)
+    public OutboundQueue CreateQueue(ushort channel, int capacity, long byteCapacity = long.MaxValue)
     {
-        var q = new OutboundQueue(this, channel, capacity);
+        var q = new OutboundQueue(this, channel, capacity, byteCapacity);
         lock (_known)
         {
             _known.Add(q);
@@ -85,7 +86,33 @@ internal sealed class OutboundWriter
         }
     }
 
-    public void Ready(OutboundQueue queue) => _ready.Writer.TryWrite(queue);
+    /// <summary>
+    /// Puts <paramref name="queue"/> on the ready list. After a quiet spell the caller does it itself, so a lone
+    /// command (an RPC, a single publish) is written and sent on the caller's thread with no hop. Within a stream
+    /// of wake-ups it is handed to the thread pool: the writer then runs beside the publisher and drains what piled
+    /// up meanwhile, instead of running inline on the publisher's thread, copying one message and parking again
+    /// for every publish (measured: 0.9 parks per message in a publish loop).
+    /// </summary>
+    public void Ready(OutboundQueue queue)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now - Interlocked.Exchange(ref _lastReady, now) > QuietTicks)
+        {
+            _ready.Writer.TryWrite(queue);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(queue, preferLocal: false);
+        }
+    }
+
+    /// <summary>Thread pool: the hand-over of <see cref="Ready"/> in a stream.</summary>
+    internal void ReadyNow(OutboundQueue queue) => _ready.Writer.TryWrite(queue);
+
+    // Far below a request/reply round trip (20 µs and more, even on loopback to a null broker), far above the gap
+    // between publishes in a loop (well under 1 µs).
+    private static readonly long QuietTicks = Stopwatch.Frequency / 100_000; // 10 µs
+    private long _lastReady;
 
     public Exception ClosedException() =>
         _closedReason as AmqpException ?? new AmqpConnectionLostException("The connection is closed; nothing more can be sent on it.", _closedReason);

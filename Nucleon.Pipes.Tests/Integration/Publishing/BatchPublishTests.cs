@@ -157,10 +157,13 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
         Assert.Equal(count, seen.Count);
     }
 
-    // A connection whose publishes mostly find no room: a confirm window of 8 and a channel queue of 4.
-    private async Task<AmqpConnection> ConnectSqueezedAsync()
+    // A connection whose publishes mostly find no room: a confirm window of 8 and a channel queue of 4 commands
+    // (or, byBytes, of 256 bytes: two or three of these publishes).
+    private async Task<AmqpConnection> ConnectSqueezedAsync(bool byBytes = false)
     {
-        var conn = new AmqpConnection(AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8, ChannelOutboundCapacity = 4 });
+        var options = AmqpConnectionOptions.Parse(Broker.AmqpUri) with { MaxOutstandingConfirms = 8 };
+        options = byBytes ? options with { ChannelOutboundBytes = 256 } : options with { ChannelOutboundCapacity = 4 };
+        var conn = new AmqpConnection(options);
         try
         {
             await conn.ConnectAsync(Ct);
@@ -205,15 +208,17 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Publishes_started_one_after_another_without_awaiting_keep_their_order_under_back_pressure(bool confirms)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task Publishes_started_one_after_another_without_awaiting_keep_their_order_under_back_pressure(bool confirms, bool queueBoundInBytes)
     {
         // The pipelined pattern: start each publish, await them later. With a confirm window of 8 and a channel
-        // queue of 4 most of them wait for room, and each must still leave after the one started before it.
+        // queue of 4 commands (or 256 bytes) most of them wait for room, and each must still leave after the one
+        // started before it.
         const int count = 2000;
         var q = await DeclareQueueAsync();
-        await using var conn = await ConnectSqueezedAsync();
+        await using var conn = await ConnectSqueezedAsync(queueBoundInBytes);
         await using var ch = await conn.AllocateChannelAsync(new ChannelOptions { PublisherConfirms = confirms }, Ct);
 
         var publishes = new ValueTask[count];

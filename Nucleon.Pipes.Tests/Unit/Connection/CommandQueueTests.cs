@@ -40,6 +40,49 @@ public sealed class CommandQueueTests
     }
 
     [Fact]
+    public async Task The_byte_bound_refuses_once_reached_and_wakes_at_half_the_bytes()
+    {
+        // Room for 1,000 commands but 64 bytes: eight 8-byte commands fill it, whatever the count says.
+        var q = new CommandQueue(1_000, byteCapacity: 64);
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.True(q.TryAdd(Command(0, i)));
+        }
+
+        Assert.Equal(64, q.Bytes);
+        Assert.False(q.TryAdd(Command(0, 8)));
+        Assert.Equal(64, q.Bytes); // the refused command left no trace
+        var room = q.WaitForRoomAsync(CancellationToken.None).AsTask();
+        for (int taken = 1; taken <= 3; taken++)
+        {
+            Assert.True(q.TryTake(out var c));
+            c.Release();
+            Assert.False(room.IsCompleted, $"woken after {taken} commands were taken; the low-water mark is 32 bytes");
+        }
+
+        Assert.True(q.TryTake(out var fourth));
+        fourth.Release();
+        Assert.True(await room.WaitAsync(Timeout));
+        Assert.Equal(32, q.Bytes);
+        q.Complete();
+        q.DrainAndRelease();
+        Assert.Equal(0, q.Bytes);
+    }
+
+    [Fact]
+    public void A_command_larger_than_the_byte_bound_goes_through_an_empty_queue_alone()
+    {
+        var q = new CommandQueue(1_000, byteCapacity: 4);
+        Assert.True(q.TryAdd(Command(0, 0))); // 8 bytes > 4: accepted, the queue was empty
+        Assert.False(q.TryAdd(Command(0, 1)));
+        Assert.True(q.TryTake(out var c));
+        c.Release();
+        Assert.True(q.TryAdd(Command(0, 2)));
+        q.Complete();
+        q.DrainAndRelease();
+    }
+
+    [Fact]
     public async Task Completion_wakes_waiting_producers_with_false_and_later_adds_are_refused()
     {
         var q = new CommandQueue(1);
