@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Buffers;
-using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using Nucleon.Pipes.Transport;
@@ -21,9 +20,9 @@ internal sealed class OutboundWriter
     private const int FlushThreshold = 256 * 1024;
 
     private readonly PipeWriter _output;
-    // Synchronous continuations on purpose: when the writer is parked, the thread that hands it work
-    // runs the writer's loop inline until it parks again (at most about a pipe's pause threshold of
-    // copying), instead of paying a thread-pool round trip per wake-up. Callers therefore never
+    // Synchronous continuations on purpose: after a quiet spell the thread that hands the parked writer work
+    // runs the writer's loop inline until it parks again (at most about a pipe's pause threshold of copying),
+    // instead of paying a thread-pool round trip for a lone command (see Ready). Callers therefore never
     // schedule a queue while holding a lock.
     private readonly Channel<OutboundQueue> _ready = Channel.CreateUnbounded<OutboundQueue>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
@@ -35,6 +34,7 @@ internal sealed class OutboundWriter
     private long _bytesFlushed;
     private Exception? _closedReason;
     private int _unflushed;
+    private long _lastReady; // when Ready was last called (see QuietSpell)
 
     /// <param name="output">The transport's output.</param>
     /// <param name="controlCapacity">Commands the control lane (channel 0) holds.</param>
@@ -87,7 +87,7 @@ internal sealed class OutboundWriter
     }
 
     /// <summary>
-    /// Puts <paramref name="queue"/> on the ready list. After a quiet spell the caller does it itself, so a lone
+    /// Puts <paramref name="queue"/> on the ready list. After a <see cref="QuietSpell"/> the caller does it itself, so a lone
     /// command (an RPC, a single publish) is written and sent on the caller's thread with no hop. Within a stream
     /// of wake-ups it is handed to the thread pool: the writer then runs beside the publisher and drains what piled
     /// up meanwhile, instead of running inline on the publisher's thread, copying one message and parking again
@@ -95,8 +95,7 @@ internal sealed class OutboundWriter
     /// </summary>
     public void Ready(OutboundQueue queue)
     {
-        long now = Stopwatch.GetTimestamp();
-        if (now - Interlocked.Exchange(ref _lastReady, now) > QuietTicks)
+        if (QuietSpell.After(ref _lastReady))
         {
             _ready.Writer.TryWrite(queue);
         }
@@ -108,11 +107,6 @@ internal sealed class OutboundWriter
 
     /// <summary>Thread pool: the hand-over of <see cref="Ready"/> in a stream.</summary>
     internal void ReadyNow(OutboundQueue queue) => _ready.Writer.TryWrite(queue);
-
-    // Far below a request/reply round trip (20 µs and more, even on loopback to a null broker), far above the gap
-    // between publishes in a loop (well under 1 µs).
-    private static readonly long QuietTicks = Stopwatch.Frequency / 100_000; // 10 µs
-    private long _lastReady;
 
     public Exception ClosedException() =>
         _closedReason as AmqpException ?? new AmqpConnectionLostException("The connection is closed; nothing more can be sent on it.", _closedReason);
