@@ -19,6 +19,8 @@ internal static class E2ERunner
     public static readonly string[] AllWorkloads =
         ["publish", "publish-confirm", "publish-batch", "publish-parallel", "consume", "consume-autoack", "rpc", DirectReplyToWorkloads.OneCaller, DirectReplyToWorkloads.ManyCallers, "large", "fairness"];
 
+    private static readonly TimeSpan WarmUpTime = TimeSpan.FromSeconds(2);
+
     public static async Task<int> MainAsync(string[] args)
     {
         string target = "null";
@@ -103,7 +105,7 @@ internal static class E2ERunner
                 return 2;
             }
 
-            Console.WriteLine($"target {target} at {uri} (server pid {serverPid}{(serverLabel is null ? "" : ", " + serverLabel)}), {(quick ? "quick" : "full")}, {runs} runs after 1 warm-up");
+            Console.WriteLine($"target {target} at {uri} (server pid {serverPid}{(serverLabel is null ? "" : ", " + serverLabel)}), {(quick ? "quick" : "full")}, {runs} runs after {(quick ? "1 warm-up run" : "a warm-up of at least 2 s")}");
             var ctx = new BenchContext { Uri = uri!, NullTarget = target == "null", ServerPid = serverPid, Scale = quick ? divisor : 1 };
             string serverVersion = await ServerVersionAsync(uri!);
             await ctx.PrepareBrokerAsync();
@@ -136,6 +138,12 @@ internal static class E2ERunner
                         try
                         {
                             rows = await client.RunAsync(w, ctx).WaitAsync(TimeSpan.FromMinutes(quick ? 3 : 10));
+                            // A full warm-up lasts at least 2 s (repeated runs, at most 20): one short run left the
+                            // first measured runs in tiered JIT (publish rose 1.3 -> 2.7 -> 4.4 M msgs/s over runs 1-3).
+                            for (int again = 1; run == 0 && !quick && sw.Elapsed < WarmUpTime && again < 20; again++)
+                            {
+                                rows = await client.RunAsync(w, ctx).WaitAsync(TimeSpan.FromMinutes(10));
+                            }
                         }
                         catch (Exception ex)
                         {

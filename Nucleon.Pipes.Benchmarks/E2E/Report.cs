@@ -105,7 +105,7 @@ internal static class Report
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- date: {rep.Date}; machine: {rep.Cores} cores, {rep.Os}; {rep.DotNet}; server: {rep.Server}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- command: `{rep.CommandLine}`");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"- {rep.Runs} measured runs per client after 1 warm-up, alternating Nucleon.Pipes / RabbitMQ.Client 7.2.2 / the ceiling client (a raw socket writing frames encoded before the clock starts, 1 MiB per send; publish, publish-confirm, consume and consume-autoack only); cells are median (min–max). CPU is the client process's CPU time per message; \"server CPU\" is the broker process's (null broker or beam.smp) CPU per message, from /proc.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- {rep.Runs} measured runs per client after a warm-up of at least 2 s (1 run in quick mode), alternating Nucleon.Pipes / RabbitMQ.Client 7.2.2 / the ceiling client (a raw socket writing frames encoded before the clock starts, 1 MiB per send; publish, publish-confirm, consume and consume-autoack only); cells are median (min–max). CPU is the client process's CPU time per message; \"server CPU\" is the broker process's (null broker or beam.smp) CPU per message, from /proc.");
         sb.AppendLine();
         sb.AppendLine("| workload | client | msgs/s | MB/s | client CPU µs/msg | alloc B/msg | gen0/1/2 | server CPU µs/msg | thread-pool items/msg | context switches/msg | p50 ms | p99 ms | max ms |");
         sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
