@@ -9,9 +9,9 @@ namespace Nucleon.Pipes.Framing;
 /// another (caller → writer, reader → consumer), which defeats <see cref="ArrayPool{T}.Shared"/>'s
 /// per-thread caches: under load its small per-core stacks overflow and every publish allocates.
 /// This pool keeps, per power-of-two size class from 16 B to <see cref="SmallLimit"/>, a queue deep
-/// enough for the steady state to be allocation-free (16 channels × 256 queued commands), but bounded
-/// (at most <see cref="MaxArraysPerClass"/> arrays and <see cref="MaxBytesPerClass"/> bytes per class,
-/// at most 28 MiB in all) and trimmed: every <see cref="TrimInterval"/> each class drops the arrays that
+/// enough for the steady state to be allocation-free (16 channels, each with 1,000 small publishes
+/// queued), but bounded (at most <see cref="MaxArraysPerClass"/> arrays and <see cref="MaxBytesPerClass"/>
+/// bytes per class, at most 32 MiB in all) and trimmed: every <see cref="TrimInterval"/> each class drops the arrays that
 /// sat unused through the whole interval, so an idle process gives the memory of a burst back.
 /// Larger buffers (large messages) use the shared pool, where the copy dwarfs any allocation.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class BufferPool
 {
     public const int SmallLimit = 16 * 1024;
 
-    public const int MaxArraysPerClass = 8192;
+    public const int MaxArraysPerClass = 16384;
 
     public const int MaxBytesPerClass = 4 * 1024 * 1024;
 
