@@ -236,6 +236,33 @@ public sealed class BatchPublishTests(BrokerFixture broker) : MessagingTestBase(
     }
 
     [Fact]
+    public async Task Messages_larger_than_the_queues_byte_bound_still_go_out_one_at_a_time_in_order()
+    {
+        // ChannelOutboundBytes of 1 KiB and 64 KiB bodies: each publish is accepted only into an empty queue, and
+        // must neither be refused for good nor overtake the one before it.
+        const int count = 40;
+        var q = await DeclareQueueAsync();
+        var options = AmqpConnectionOptions.Parse(Broker.AmqpUri) with { ChannelOutboundBytes = 1024 };
+        await using var conn = new AmqpConnection(options);
+        await conn.ConnectAsync(Ct);
+        await using var ch = await conn.AllocateChannelAsync(Confirming, Ct);
+        var body = new byte[64 * 1024];
+
+        var publishes = new ValueTask[count];
+        for (int i = 0; i < count; i++)
+        {
+            publishes[i] = ch.PublishAsync("", q, body, new BasicProperties { MessageId = $"m{i}" }, cancellationToken: Ct).Preserve();
+        }
+
+        foreach (var publish in publishes)
+        {
+            await publish;
+        }
+
+        await AssertQueueHoldsInOrderAsync(q, count);
+    }
+
+    [Fact]
     public async Task Single_publish_errors_carry_the_sequence_number_the_channel_announced()
     {
         var q = await DeclareQueueAsync(RejectWhenFull);
