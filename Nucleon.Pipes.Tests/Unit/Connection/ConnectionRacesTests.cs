@@ -108,8 +108,27 @@ public sealed class ConnectionRacesTests
         Assert.Equal((ushort)1, server.TuneOk!.Value.Heartbeat);
         Assert.Equal(TimeSpan.FromSeconds(1), conn.CurrentSession!.Heartbeat);
 
-        // And the client does send heartbeats at that rate.
+        // And the client does send heartbeats at that rate. The scripted broker sends its own meanwhile, as a broker
+        // does: this test is about what the client sends, and on a loaded machine a first tick that runs late would
+        // otherwise find a broker silent for two intervals and rightly close the connection (seen once in CI).
+        using var stopBeats = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var beats = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    await server.SendFrameAsync(Nucleon.Pipes.Framing.AmqpConstants.FrameHeartbeat, 0, ReadOnlySpan<byte>.Empty);
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), stopBeats.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
         var (type, channel, _) = await server.ReadFrameAsync().WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await stopBeats.CancelAsync();
+        await beats;
         Assert.Equal(Nucleon.Pipes.Framing.AmqpConstants.FrameHeartbeat, type);
         Assert.Equal((ushort)0, channel);
         await CloseAsync(conn, server, ct);
