@@ -21,10 +21,10 @@ internal sealed class ConfirmTracker
     private readonly ConcurrentQueue<PendingConfirm> _pool = new(); // lock-free: recycled by awaiters on their own threads
     private readonly Action<PendingConfirm> _recycle;
     private int _pooled;
-    private readonly List<WindowWaiter> _waiting = []; // publishers parked on a full window; guarded by _lock
-    private readonly ConcurrentQueue<WindowWaiter> _waiterPool = new();
-    private readonly Action<WindowWaiter> _unlistWaiter;
-    private readonly Action<WindowWaiter> _recycleWaiter;
+    private readonly List<PooledWaiter> _waiting = []; // publishers parked on a full window; guarded by _lock
+    private readonly ConcurrentQueue<PooledWaiter> _waiterPool = new();
+    private readonly Action<PooledWaiter> _unlistWaiter;
+    private readonly Action<PooledWaiter> _recycleWaiter;
     private ulong _nextSequence = 1;
     private Exception? _failure;
 
@@ -216,7 +216,7 @@ internal sealed class ConfirmTracker
     // since TryEnqueue looked, it returns at once.
     private ValueTask ParkAsync(CancellationToken cancellationToken)
     {
-        WindowWaiter waiter;
+        PooledWaiter waiter;
         lock (_lock)
         {
             if (_failure is not null || _pending.Count < _maxOutstanding)
@@ -224,7 +224,9 @@ internal sealed class ConfirmTracker
                 return ValueTask.CompletedTask;
             }
 
-            waiter = _waiterPool.TryDequeue(out var pooled) ? pooled : new WindowWaiter(_unlistWaiter, _recycleWaiter);
+            waiter = _waiterPool.TryDequeue(out var pooled) ? pooled : new PooledWaiter(_unlistWaiter, _recycleWaiter);
+            // Only its awaiter lets go: the list is cleared when it wakes them, and a cancelled one is unlisted first.
+            waiter.Prepare(holders: 1);
             _waiting.Add(waiter);
         }
 
@@ -232,7 +234,7 @@ internal sealed class ConfirmTracker
         return waiter.WaitAsync(cancellationToken);
     }
 
-    private void Unlist(WindowWaiter waiter)
+    private void Unlist(PooledWaiter waiter)
     {
         lock (_lock)
         {
@@ -245,7 +247,7 @@ internal sealed class ConfirmTracker
     {
         foreach (var waiter in _waiting)
         {
-            waiter.Wake();
+            waiter.TryWake();
         }
 
         _waiting.Clear();

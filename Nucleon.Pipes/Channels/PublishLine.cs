@@ -5,7 +5,7 @@ namespace Nucleon.Pipes.Channels;
 /// <summary>
 /// A first-come line with one place at its head: publishes that cannot be queued at once go through it one at a time,
 /// in the order they arrived. Unlike <see cref="SemaphoreSlim"/>, whose every async wait allocates a task, the places
-/// in line are pooled (<see cref="LineWaiter"/>), so a publisher held back all the time allocates nothing.
+/// in line are pooled (<see cref="PooledWaiter"/>), so a publisher held back all the time allocates nothing.
 /// <para>
 /// A cancelled place stays in the queue until <see cref="Leave"/> reaches it and passes over it; it is reused only
 /// once both the queue and its awaiter have let go of it, so a late hand-over can never reach its next user.
@@ -14,9 +14,9 @@ namespace Nucleon.Pipes.Channels;
 internal sealed class PublishLine
 {
     private readonly Lock _lock = new();
-    private readonly Queue<LineWaiter> _queue = new(); // guarded by _lock
-    private readonly ConcurrentQueue<LineWaiter> _pool = new(); // let go of on the awaiter's thread, outside the lock
-    private readonly Action<LineWaiter> _recycle;
+    private readonly Queue<PooledWaiter> _queue = new(); // guarded by _lock
+    private readonly ConcurrentQueue<PooledWaiter> _pool = new(); // let go of on the awaiter's thread, outside the lock
+    private readonly Action<PooledWaiter> _recycle;
     private bool _held; // guarded by _lock
 
     public PublishLine() => _recycle = _pool.Enqueue;
@@ -44,7 +44,7 @@ internal sealed class PublishLine
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        LineWaiter waiter;
+        PooledWaiter waiter;
         lock (_lock)
         {
             if (!_held)
@@ -53,8 +53,9 @@ internal sealed class PublishLine
                 return ValueTask.CompletedTask;
             }
 
-            waiter = _pool.TryDequeue(out var pooled) ? pooled : new LineWaiter(_recycle);
-            waiter.Prepare();
+            waiter = _pool.TryDequeue(out var pooled) ? pooled : new PooledWaiter(onCancelled: null, _recycle);
+            // Held by the queue too: a cancelled place stays queued until Leave passes over it.
+            waiter.Prepare(holders: 2);
             _queue.Enqueue(waiter);
         }
 
@@ -70,7 +71,7 @@ internal sealed class PublishLine
             while (_queue.TryDequeue(out var next))
             {
                 // Under the lock, so a place is handed over at most once; its continuation runs on the thread pool.
-                bool granted = next.TryGrant();
+                bool granted = next.TryWake();
                 next.LetGo();
                 if (granted)
                 {

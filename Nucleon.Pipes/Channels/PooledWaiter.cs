@@ -3,26 +3,38 @@ using System.Threading.Tasks.Sources;
 namespace Nucleon.Pipes.Channels;
 
 /// <summary>
-/// One place in a <see cref="PublishLine"/>. Ended once: handed the head of the line, or cancelled by its
-/// caller's token; the first one wins. Two holders let go of it, the line's queue and its awaiter, and it goes back
-/// to the pool only after both did.
+/// A reusable wait that ends once: woken by its owner (room in a confirm window, the head of a publish line) or by the
+/// caller's token; the first one wins. Pooled by its owner and reused for every wait, so a publisher that is held back
+/// again and again allocates nothing.
+/// <para>
+/// It goes back to the pool only after every holder has let go: its awaiter always, once it has read the result, and
+/// the owner too when the owner keeps it listed after a cancellation (a publish line passes over a cancelled place
+/// later instead of searching for it). Reading the result first waits for a cancellation callback still running, so
+/// neither a late wake-up nor a late cancellation can reach the waiter's next use.
+/// </para>
 /// </summary>
-internal sealed class LineWaiter : IValueTaskSource
+internal sealed class PooledWaiter : IValueTaskSource
 {
-    private readonly Action<LineWaiter> _recycle;
+    private readonly Action<PooledWaiter>? _onCancelled;
+    private readonly Action<PooledWaiter> _recycle;
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _registration;
     private CancellationToken _token;
     private int _ended;
     private int _holders;
 
-    /// <param name="recycle">Returns the waiter to its pool once neither the queue nor the awaiter holds it.</param>
-    public LineWaiter(Action<LineWaiter> recycle) => _recycle = recycle;
+    /// <param name="onCancelled">Takes a cancelled waiter off its owner's list (called before it is woken); null when the owner keeps it listed.</param>
+    /// <param name="recycle">Gives the waiter back to its pool once every holder has let go.</param>
+    public PooledWaiter(Action<PooledWaiter>? onCancelled, Action<PooledWaiter> recycle)
+    {
+        _onCancelled = onCancelled;
+        _recycle = recycle;
+    }
 
-    /// <summary>Before it is queued: held by the queue and by the awaiter to come.</summary>
-    public void Prepare() => _holders = 2;
+    /// <summary>Before it is listed: how many let go of it (1, the awaiter; 2, the awaiter and the owner's list).</summary>
+    public void Prepare(int holders) => _holders = holders;
 
-    /// <summary>Starts the wait; <paramref name="cancellationToken"/> can end it unless it was handed over first.</summary>
+    /// <summary>Starts the wait; <paramref name="cancellationToken"/> can end it unless it was woken first.</summary>
     public ValueTask WaitAsync(CancellationToken cancellationToken)
     {
         if (cancellationToken.CanBeCanceled)
@@ -30,7 +42,8 @@ internal sealed class LineWaiter : IValueTaskSource
             _token = cancellationToken;
             _registration = cancellationToken.UnsafeRegister(static s =>
             {
-                var waiter = (LineWaiter)s!;
+                var waiter = (PooledWaiter)s!;
+                waiter._onCancelled?.Invoke(waiter);
                 waiter.TryEnd(new OperationCanceledException(waiter._token));
             }, this);
         }
@@ -38,8 +51,8 @@ internal sealed class LineWaiter : IValueTaskSource
         return new ValueTask(this, _core.Version);
     }
 
-    /// <summary>The line's head is handed to this waiter, unless its token ended the wait first.</summary>
-    public bool TryGrant() => TryEnd(null);
+    /// <summary>Ends the wait successfully, unless its token ended it first. Continuations run on the thread pool.</summary>
+    public bool TryWake() => TryEnd(null);
 
     /// <summary>One holder is done with the waiter; the last one returns it to the pool.</summary>
     public void LetGo()
