@@ -1,5 +1,5 @@
 using Nucleon.Pipes.Connection;
-using Nucleon.Pipes.Framing;
+using Nucleon.Pipes.Tests.Infrastructure;
 
 namespace Nucleon.Pipes.Tests.Unit.Connection;
 
@@ -7,14 +7,7 @@ public sealed class CommandQueueTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    // The first 8 bytes carry the producer and its sequence number.
-    private static OutboundCommand Command(int producer, int seq)
-    {
-        var buffer = BufferPool.Rent(8);
-        BitConverter.TryWriteBytes(buffer.AsSpan(0, 4), producer);
-        BitConverter.TryWriteBytes(buffer.AsSpan(4, 4), seq);
-        return new OutboundCommand(buffer, 8);
-    }
+    private static OutboundCommand Command(int producer, int seq) => TaggedCommand.Create(producer, seq);
 
     [Fact]
     public async Task A_full_queue_refuses_and_a_waiting_producer_is_woken_only_at_half()
@@ -136,7 +129,7 @@ public sealed class CommandQueueTests
                 continue;
             }
 
-            int p = BitConverter.ToInt32(c.Buffer, 0), seq = BitConverter.ToInt32(c.Buffer, 4);
+            var (p, seq) = TaggedCommand.Read(c.Buffer);
             Assert.Equal(next[p], seq);
             next[p]++;
             total++;

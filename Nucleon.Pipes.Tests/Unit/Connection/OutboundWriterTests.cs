@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Nucleon.Pipes.Connection;
+using Nucleon.Pipes.Tests.Infrastructure;
 using Nucleon.Pipes.Transport;
 
 namespace Nucleon.Pipes.Tests.Unit.Connection;
@@ -14,14 +15,7 @@ public sealed class OutboundWriterTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    // 8 bytes: the channel and the command's sequence number on it.
-    private static OutboundCommand Command(int channel, int seq)
-    {
-        var buffer = OutboundCommand.Rent(8);
-        BitConverter.TryWriteBytes(buffer.AsSpan(0, 4), channel);
-        BitConverter.TryWriteBytes(buffer.AsSpan(4, 4), seq);
-        return new OutboundCommand(buffer, 8);
-    }
+    private static OutboundCommand Command(int channel, int seq) => TaggedCommand.Create(channel, seq);
 
     // Lets a quiet spell pass by the clock the writer reads (a condition on time itself, not a wait for an event).
     private static void LetAQuietSpellPass()
@@ -73,16 +67,15 @@ public sealed class OutboundWriterTests
             {
                 var result = await pipe.Reader.ReadAsync();
                 var buffer = result.Buffer;
-                while (buffer.Length >= 8)
+                var record = new byte[TaggedCommand.Size];
+                while (buffer.Length >= TaggedCommand.Size)
                 {
-                    var record = new byte[8];
-                    buffer.Slice(0, 8).CopyTo(record);
-                    int channel = BitConverter.ToInt32(record, 0);
-                    int seq = BitConverter.ToInt32(record, 4);
+                    buffer.Slice(0, TaggedCommand.Size).CopyTo(record);
+                    var (channel, seq) = TaggedCommand.Read(record);
                     Assert.Equal(next[channel], seq);
                     next[channel]++;
                     total++;
-                    buffer = buffer.Slice(8);
+                    buffer = buffer.Slice(TaggedCommand.Size);
                 }
 
                 pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
