@@ -50,10 +50,27 @@ internal sealed class ChannelPublisher(ChannelCore channel)
             : PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, wakeWriter: false, cancellationToken);
 
     /// <summary>
+    /// An RPC request: as <see cref="PublishAsync"/>, with reply-to and correlation-id taken from <paramref name="stamp"/>
+    /// and written straight into the content header (no string, no copy of <paramref name="properties"/>).
+    /// </summary>
+    public ValueTask PublishRequestAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, in ReplyStamp stamp, bool mandatory, CancellationToken cancellationToken)
+    {
+        if (PublishTelemetry.IsOn(channel))
+        {
+            // The span shows the request's properties, so they are made whole here (a traced publish allocates anyway).
+            var stamped = (properties ?? BasicProperties.Empty) with { ReplyTo = stamp.ReplyTo, CorrelationId = stamp.CorrelationId };
+            return PublishTelemetry.PublishAsync(this, channel, exchange, routingKey, body, stamped, mandatory, wakeWriter: true, cancellationToken);
+        }
+
+        return PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, wakeWriter: true, cancellationToken, stamp);
+    }
+
+    /// <summary>
     /// The publish itself, without spans or measurements. <paramref name="wakeWriter"/> false: a confirmed publish that
     /// is queued at once leaves waking the writer to its caller (a batch).
     /// </summary>
-    internal ValueTask PublishUntracedAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, bool wakeWriter, CancellationToken cancellationToken)
+    internal ValueTask PublishUntracedAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, bool mandatory, bool wakeWriter, CancellationToken cancellationToken,
+        in ReplyStamp stamp = default)
     {
         if (!channel.IsOpen)
         {
@@ -78,10 +95,10 @@ internal sealed class ChannelPublisher(ChannelCore channel)
         int frameMax = channel.Session.FrameMaxForBodies;
         if (body.Length >= BodyByReferenceThreshold)
         {
-            return PublishByReferenceAsync(publish, body, properties, returnable, frameMax, cancellationToken);
+            return PublishByReferenceAsync(publish, body, properties, stamp, returnable, frameMax, cancellationToken);
         }
 
-        byte[] buffer = EncodePublish(publish, properties, body.Length, body.Span, frameMax, out int n);
+        byte[] buffer = EncodePublish(publish, properties, stamp, body.Length, body.Span, frameMax, out int n);
         return SendPublishAsync(new OutboundCommand(buffer, n), returnable, wakeWriter, cancellationToken);
     }
 
@@ -92,9 +109,9 @@ internal sealed class ChannelPublisher(ChannelCore channel)
     // this call returns only once the writer is done with it (so the caller may reuse its buffer, as
     // with every publish). Without confirms that means: returns when the body is in the socket pipe.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, MandatoryPublish returnable, int frameMax, CancellationToken cancellationToken)
+    private async ValueTask PublishByReferenceAsync(BasicPublish publish, ReadOnlyMemory<byte> body, BasicProperties? properties, ReplyStamp stamp, MandatoryPublish returnable, int frameMax, CancellationToken cancellationToken)
     {
-        byte[] buffer = EncodePublish(publish, properties, body.Length, ReadOnlySpan<byte>.Empty, frameMax, out int n);
+        byte[] buffer = EncodePublish(publish, properties, stamp, body.Length, ReadOnlySpan<byte>.Empty, frameMax, out int n);
         var lease = BodyLease.Rent(body, FrameWriter.MaxBodyPayload(frameMax));
         try
         {
@@ -110,19 +127,19 @@ internal sealed class ChannelPublisher(ChannelCore channel)
 
     /// <summary>
     /// Encodes basic.publish and its content header for a body of <paramref name="bodySize"/> bytes into a
-    /// rented buffer, followed by the body frames of <paramref name="inlineBody"/> (empty when the body is
+    /// rented buffer (reply-to and correlation-id from <paramref name="stamp"/> when it is set), followed by the body frames of <paramref name="inlineBody"/> (empty when the body is
     /// sent by reference).
     /// </summary>
-    private byte[] EncodePublish(in BasicPublish publish, BasicProperties? properties, int bodySize, ReadOnlySpan<byte> inlineBody, int frameMax, out int length)
+    private byte[] EncodePublish(in BasicPublish publish, BasicProperties? properties, in ReplyStamp stamp, int bodySize, ReadOnlySpan<byte> inlineBody, int frameMax, out int length)
     {
         int size = FrameWriter.MethodFrameSize(publish)
-            + FrameWriter.ContentHeaderFrameSize(properties)
+            + FrameWriter.ContentHeaderFrameSize(properties, stamp)
             + FrameWriter.BodyFramesSize(inlineBody.Length, frameMax);
         byte[] buffer = OutboundCommand.Rent(size);
         try
         {
             length = FrameWriter.WriteMethodFrame(buffer, channel.Number, publish);
-            length += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(length), channel.Number, (ulong)bodySize, properties);
+            length += FrameWriter.WriteContentHeaderFrame(buffer.AsSpan(length), channel.Number, (ulong)bodySize, properties, stamp);
             length += FrameWriter.WriteBodyFrames(buffer.AsSpan(length), channel.Number, inlineBody, frameMax);
             return buffer;
         }

@@ -38,8 +38,8 @@ internal sealed class ConsumerRegistry(ChannelCore channel)
             channel.ThrowIfUnusable();
             string tag = options.ConsumerTag ?? channel.Session.NextConsumerTag(channel.Number);
             var consumer = !options.AutoAck && options.Prefetch > 0
-                ? new ConsumerState(channel, tag, autoAck: false, options.Prefetch, overflowByteLimit: 0, channel.Session.Options.TimeProvider) { Queue = queue } // bounded by the broker
-                : new ConsumerState(channel, tag, options.AutoAck, Math.Max(1, options.InboxCapacity), Math.Max(0, options.MaxOverflowBytes), channel.Session.Options.TimeProvider) { Queue = queue };
+                ? new ConsumerState(channel, tag, autoAck: false, options.Prefetch, overflowByteLimit: 0, channel.Session.Options.TimeProvider) { Queue = queue, KeepsRawProperties = options.KeepRawProperties } // bounded by the broker
+                : new ConsumerState(channel, tag, options.AutoAck, Math.Max(1, options.InboxCapacity), Math.Max(0, options.MaxOverflowBytes), channel.Session.Options.TimeProvider) { Queue = queue, KeepsRawProperties = options.KeepRawProperties };
             if (!options.AutoAck)
             {
                 // Per-consumer prefetch (global=false in RabbitMQ); held together with the consume by _consumeLock.

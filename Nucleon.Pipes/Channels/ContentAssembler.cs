@@ -123,7 +123,17 @@ internal sealed class ContentAssembler(ChannelCore channel)
             throw new AmqpProtocolException(AmqpReplyCode.FrameError, $"A message of {bodySize} bytes arrived on channel {channel.Number}; MaxMessageSize is {limit}.");
         }
 
-        delivery.Properties = ReadProperties(payload[decoder.Position..], ref decoder);
+        var propertyBytes = payload[decoder.Position..];
+        if (delivery.Owner is { KeepsRawProperties: true } && BasicPropertiesCodec.TryWalkPlain(propertyBytes, out _))
+        {
+            // Checked, not decoded: the RPC client reads the correlation id from the bytes.
+            delivery.KeepRawProperties(propertyBytes);
+        }
+        else
+        {
+            delivery.Properties = ReadProperties(propertyBytes, ref decoder);
+        }
+
         delivery.StartBody((long)bodySize);
         _expectingBody = true;
         return Finish(out kind);

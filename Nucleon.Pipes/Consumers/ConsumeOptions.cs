@@ -53,4 +53,10 @@ public sealed record ConsumeOptions
     /// overflow. Default 64 MiB (about 230,000 small messages).
     /// </summary>
     public long MaxOverflowBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Internal (the RPC client's reply consumer): properties without headers are kept as received and decoded
+    /// only when read, so a reader that needs only the correlation id makes no strings.
+    /// </summary>
+    internal bool KeepRawProperties { get; init; }
 }

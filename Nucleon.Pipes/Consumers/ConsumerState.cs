@@ -39,6 +39,9 @@ internal sealed class ConsumerState
     /// <summary>The queue subscribed to (for the log, the metrics and the spans).</summary>
     public string Queue { get; init; } = string.Empty;
 
+    /// <summary>Properties without headers reach this consumer as bytes, decoded on first read (see <see cref="ConsumeOptions"/>).</summary>
+    public bool KeepsRawProperties { get; init; }
+
     public byte[] TagUtf8 { get; }
 
     public bool AutoAck { get; }

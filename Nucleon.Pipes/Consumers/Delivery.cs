@@ -47,7 +47,48 @@ internal sealed class Delivery
 
     public string RoutingKey { get; set; } = string.Empty;
 
-    public BasicProperties Properties { get; set; } = BasicProperties.Empty;
+    private BasicProperties? _properties = BasicProperties.Empty; // null: decoded from _rawProperties on first read
+    private byte[]? _rawProperties;
+    private int _rawLength;
+
+    /// <summary>The message's properties; kept as bytes (see <see cref="KeepRawProperties"/>) they are decoded on first read.</summary>
+    public BasicProperties Properties
+    {
+        get => _properties ?? DecodeRawProperties();
+        set
+        {
+            _properties = value;
+            _rawLength = 0;
+        }
+    }
+
+    /// <summary>The property flags and list as received when they were kept as bytes; empty when they were decoded at once.</summary>
+    public ReadOnlySpan<byte> RawProperties => _rawProperties.AsSpan(0, _rawLength);
+
+    /// <summary>
+    /// Keeps the property bytes (checked already, see <c>BasicPropertiesCodec.TryWalkPlain</c>) instead of decoding them:
+    /// a reader that needs only a field or two (the RPC client's correlation id) makes no strings. The buffer is
+    /// kept across reuse, as small bodies are.
+    /// </summary>
+    public void KeepRawProperties(ReadOnlySpan<byte> bytes)
+    {
+        if (_rawProperties is null || _rawProperties.Length < bytes.Length)
+        {
+            _rawProperties = new byte[Math.Max(64, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)bytes.Length))];
+        }
+
+        bytes.CopyTo(_rawProperties);
+        _rawLength = bytes.Length;
+        _properties = null;
+    }
+
+    private BasicProperties DecodeRawProperties()
+    {
+        var decoder = new AmqpDecoder(RawProperties);
+        var properties = BasicPropertiesCodec.Read(ref decoder);
+        _properties = properties;
+        return properties;
+    }
 
     /// <summary>Messages left in the queue (basic.get-ok only).</summary>
     public uint MessageCount { get; set; }

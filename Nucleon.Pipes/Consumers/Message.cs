@@ -84,6 +84,9 @@ public readonly struct Message
 
     internal Delivery? Delivery => _delivery;
 
+    /// <summary>The property bytes as received when the consumer keeps them (see <see cref="ConsumeOptions"/>); else empty.</summary>
+    internal ReadOnlySpan<byte> RawProperties => Live.RawProperties;
+
     private Delivery Live =>
         _delivery is not null && _delivery.Token == _token
             ? _delivery

@@ -41,7 +41,7 @@ internal ref struct AmqpEncoder
         _position += 8;
     }
 
-    public void WriteBytes(ReadOnlySpan<byte> value)
+    public void WriteBytes(scoped ReadOnlySpan<byte> value)
     {
         value.CopyTo(_buffer[_position..]);
         _position += value.Length;
@@ -62,7 +62,7 @@ internal ref struct AmqpEncoder
     }
 
     /// <summary>A short string already encoded as UTF-8.</summary>
-    public void WriteShortString(ReadOnlySpan<byte> utf8)
+    public void WriteShortString(scoped ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > 255)
         {

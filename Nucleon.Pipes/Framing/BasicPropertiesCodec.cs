@@ -30,13 +30,17 @@ internal static class BasicPropertiesCodec
 
     /// <summary>Size of the property flags and property list.</summary>
     /// <exception cref="ArgumentException">A short-string property exceeds 255 bytes, or the headers cannot be encoded.</exception>
-    public static int GetSize(BasicProperties? properties)
+    public static int GetSize(BasicProperties? properties) => GetSize(properties, default);
+
+    /// <summary>As <see cref="GetSize(BasicProperties?)"/>, with reply-to and correlation-id from <paramref name="stamp"/> when it is set.</summary>
+    public static int GetSize(BasicProperties? properties, in ReplyStamp stamp)
     {
-        if (properties is null || properties.IsEmpty)
+        if ((properties is null || properties.IsEmpty) && !stamp.IsSet)
         {
             return 2;
         }
 
+        properties ??= BasicProperties.Empty;
         int size = 2;
         size += ShortStringSize(properties.ContentType, "ContentType");
         size += ShortStringSize(properties.ContentEncoding, "ContentEncoding");
@@ -47,8 +51,16 @@ internal static class BasicPropertiesCodec
 
         size += properties.DeliveryMode is null ? 0 : 1;
         size += properties.Priority is null ? 0 : 1;
-        size += ShortStringSize(properties.CorrelationId, "CorrelationId");
-        size += ShortStringSize(properties.ReplyTo, "ReplyTo");
+        if (stamp.IsSet)
+        {
+            size += 1 + stamp.CorrelationIdLength + ShortStringSize(stamp.ReplyTo, "ReplyTo");
+        }
+        else
+        {
+            size += ShortStringSize(properties.CorrelationId, "CorrelationId");
+            size += ShortStringSize(properties.ReplyTo, "ReplyTo");
+        }
+
         size += ShortStringSize(properties.Expiration, "Expiration");
         size += ShortStringSize(properties.MessageId, "MessageId");
         size += properties.Timestamp is null ? 0 : 8;
@@ -60,23 +72,26 @@ internal static class BasicPropertiesCodec
     }
 
     /// <summary>Writes the property flags and property list.</summary>
-    public static void Write(ref AmqpEncoder encoder, BasicProperties? properties)
+    public static void Write(ref AmqpEncoder encoder, BasicProperties? properties) => Write(ref encoder, properties, default);
+
+    /// <summary>As <see cref="Write(ref AmqpEncoder, BasicProperties?)"/>, with reply-to and correlation-id from <paramref name="stamp"/> when it is set.</summary>
+    public static void Write(ref AmqpEncoder encoder, BasicProperties? properties, in ReplyStamp stamp)
     {
-        if (properties is null || properties.IsEmpty)
+        if ((properties is null || properties.IsEmpty) && !stamp.IsSet)
         {
             encoder.WriteShort(0);
             return;
         }
 
-        BasicProperties p = properties;
+        BasicProperties p = properties ?? BasicProperties.Empty;
         int flags = 0;
         flags |= p.ContentType is null ? 0 : ContentTypeFlag;
         flags |= p.ContentEncoding is null ? 0 : ContentEncodingFlag;
         flags |= p.Headers is null ? 0 : HeadersFlag;
         flags |= p.DeliveryMode is null ? 0 : DeliveryModeFlag;
         flags |= p.Priority is null ? 0 : PriorityFlag;
-        flags |= p.CorrelationId is null ? 0 : CorrelationIdFlag;
-        flags |= p.ReplyTo is null ? 0 : ReplyToFlag;
+        flags |= p.CorrelationId is null && !stamp.IsSet ? 0 : CorrelationIdFlag;
+        flags |= p.ReplyTo is null && !stamp.IsSet ? 0 : ReplyToFlag;
         flags |= p.Expiration is null ? 0 : ExpirationFlag;
         flags |= p.MessageId is null ? 0 : MessageIdFlag;
         flags |= p.Timestamp is null ? 0 : TimestampFlag;
@@ -111,14 +126,23 @@ internal static class BasicPropertiesCodec
             encoder.WriteOctet(priority);
         }
 
-        if (p.CorrelationId is not null)
+        if (stamp.IsSet)
         {
-            encoder.WriteShortString(p.CorrelationId);
+            Span<byte> id = stackalloc byte[ReplyStamp.MaxCorrelationIdLength];
+            encoder.WriteShortString(id[..stamp.FormatCorrelationId(id)]);
+            encoder.WriteShortString(stamp.ReplyTo);
         }
-
-        if (p.ReplyTo is not null)
+        else
         {
-            encoder.WriteShortString(p.ReplyTo);
+            if (p.CorrelationId is not null)
+            {
+                encoder.WriteShortString(p.CorrelationId);
+            }
+
+            if (p.ReplyTo is not null)
+            {
+                encoder.WriteShortString(p.ReplyTo);
+            }
         }
 
         if (p.Expiration is not null)
@@ -204,6 +228,56 @@ internal static class BasicPropertiesCodec
             AppId = appId,
             ClusterId = clusterId,
         };
+    }
+
+    /// <summary>
+    /// Checks the property flags and list in <paramref name="bytes"/> as <see cref="Read"/> would, without making
+    /// anything, and finds the correlation id. False when the list carries headers (a field table: decode it with
+    /// <see cref="Read"/>); a malformed list throws as <see cref="Read"/> does.
+    /// </summary>
+    public static bool TryWalkPlain(ReadOnlySpan<byte> bytes, out ReadOnlySpan<byte> correlationId)
+    {
+        correlationId = default;
+        var decoder = new AmqpDecoder(bytes);
+        ushort flags = decoder.ReadShort();
+        if ((flags & HeadersFlag) != 0)
+        {
+            return false;
+        }
+
+        if ((flags & ContinuationFlag) != 0)
+        {
+            throw new AmqpProtocolException(
+                AmqpReplyCode.SyntaxError, $"The basic property flags 0x{flags:X4} announce a continuation flag word; class basic has only 14 properties.");
+        }
+
+        // In flag order (bit 15 down to bit 2); headers (bit 13) were excluded above.
+        for (int bit = 15; bit >= 2; bit--)
+        {
+            if ((flags & (1 << bit)) == 0)
+            {
+                continue;
+            }
+
+            switch ((ushort)(1 << bit))
+            {
+                case DeliveryModeFlag:
+                case PriorityFlag:
+                    decoder.ReadOctet();
+                    break;
+                case TimestampFlag:
+                    decoder.ReadLongLong();
+                    break;
+                case CorrelationIdFlag:
+                    correlationId = decoder.ReadShortStringBytes();
+                    break;
+                default:
+                    decoder.ReadShortStringBytes();
+                    break;
+            }
+        }
+
+        return true;
     }
 
     private static int ShortStringSize(string? value, string property)

@@ -34,11 +34,18 @@ internal static class FrameWriter
     }
 
     /// <summary>Size of a content header frame carrying <paramref name="properties"/>.</summary>
-    public static int ContentHeaderFrameSize(BasicProperties? properties) =>
-        AmqpConstants.FrameOverhead + ContentHeaderPrefixSize + BasicPropertiesCodec.GetSize(properties);
+    public static int ContentHeaderFrameSize(BasicProperties? properties) => ContentHeaderFrameSize(properties, default);
+
+    /// <summary>Size of a content header frame carrying <paramref name="properties"/> stamped with <paramref name="stamp"/>.</summary>
+    public static int ContentHeaderFrameSize(BasicProperties? properties, in ReplyStamp stamp) =>
+        AmqpConstants.FrameOverhead + ContentHeaderPrefixSize + BasicPropertiesCodec.GetSize(properties, stamp);
 
     /// <summary>Writes a basic-class content header frame and returns the number of bytes written.</summary>
-    public static int WriteContentHeaderFrame(Span<byte> dest, ushort channel, ulong bodySize, BasicProperties? properties)
+    public static int WriteContentHeaderFrame(Span<byte> dest, ushort channel, ulong bodySize, BasicProperties? properties) =>
+        WriteContentHeaderFrame(dest, channel, bodySize, properties, default);
+
+    /// <summary>As above, with reply-to and correlation-id from <paramref name="stamp"/> when it is set.</summary>
+    public static int WriteContentHeaderFrame(Span<byte> dest, ushort channel, ulong bodySize, BasicProperties? properties, in ReplyStamp stamp)
     {
         var encoder = new AmqpEncoder(dest);
         encoder.WriteOctet(AmqpConstants.FrameHeader);
@@ -47,7 +54,7 @@ internal static class FrameWriter
         encoder.WriteShort(BasicPublish.ClassId); // content class 60 (basic)
         encoder.WriteShort(0); // weight: unused, must be zero
         encoder.WriteLongLong(bodySize);
-        BasicPropertiesCodec.Write(ref encoder, properties);
+        BasicPropertiesCodec.Write(ref encoder, properties, stamp);
         encoder.PatchLong(sizeAt, (uint)(encoder.Position - AmqpConstants.FrameHeaderSize));
         encoder.WriteOctet(AmqpConstants.FrameEnd);
         return encoder.Position;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Nucleon.Pipes.Channels;
+using Nucleon.Pipes.Framing;
 using Nucleon.Pipes.Rpc;
 
 namespace Nucleon.Pipes;
@@ -98,8 +99,9 @@ public sealed class AmqpRpcClient : IAsyncDisposable
             // (Not pending: the token had fired already; nothing is sent.)
             try
             {
-                var request = (properties ?? BasicProperties.Empty) with { ReplyTo = RpcLink.DirectReplyTo, CorrelationId = call.CorrelationId };
-                var publish = link.Channel.PublishAsync(exchange, routingKey, body, request, _options.Mandatory, cancellationToken);
+                // Reply-to and correlation id go straight into the frame: a call allocates no properties of its own.
+                var publish = link.Channel.Core.Publisher.PublishRequestAsync(exchange, routingKey, body, properties,
+                    new ReplyStamp(RpcLink.DirectReplyTo, call.Index, version), _options.Mandatory, cancellationToken);
                 if (publish.IsCompletedSuccessfully)
                 {
                     publish.GetAwaiter().GetResult();

@@ -32,7 +32,9 @@ internal sealed class PendingCall : IValueTaskSource
     private string _routingKey = string.Empty;
     private byte[] _buffer = [];
     private int _length;
-    private BasicProperties _properties = BasicProperties.Empty;
+    private BasicProperties? _properties = BasicProperties.Empty; // null: decoded from _rawProperties when first read
+    private byte[] _rawProperties = [];
+    private int _rawLength;
 
     public PendingCall(RpcCallTable table, TimeProvider time)
     {
@@ -43,8 +45,10 @@ internal sealed class PendingCall : IValueTaskSource
     /// <summary>The call's place in the table while it waits; -1 when it has none.</summary>
     public int Index { get; set; } = -1;
 
-    /// <summary>The correlation id of the current call (set by <see cref="Arm"/>).</summary>
-    public string CorrelationId { get; private set; } = string.Empty;
+    /// <summary>The correlation id of the current call (tests and diagnostics: this allocates; requests are stamped in place).</summary>
+    public string CorrelationId => RpcCorrelation.Format(_armedIndex, VersionOf(Volatile.Read(ref _stamp)));
+
+    private int _armedIndex;
 
     private static long Stamp(long version, long state) => (version << 2) | state;
 
@@ -58,7 +62,7 @@ internal sealed class PendingCall : IValueTaskSource
     /// </summary>
     public void Arm(long version, object link, string exchange, string routingKey, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        CorrelationId = RpcCorrelation.Format(Index, version);
+        _armedIndex = Index;
         _link = link;
         _exchange = exchange;
         _routingKey = routingKey;
@@ -89,8 +93,8 @@ internal sealed class PendingCall : IValueTaskSource
     /// <summary>The reply body of a completed call (check <see cref="HoldsReply"/> first).</summary>
     public ReadOnlyMemory<byte> Body => _buffer.AsMemory(0, _length);
 
-    /// <summary>The reply properties of a completed call.</summary>
-    public BasicProperties Properties => _properties;
+    /// <summary>The reply properties of a completed call (decoded on first read when they came as bytes).</summary>
+    public BasicProperties Properties => _properties ?? DecodeProperties();
 
     /// <summary>The reader's dispatch loop: the reply for call <paramref name="version"/>. False when that call is not waiting (late, duplicate).</summary>
     public bool TryReply(long version, ReadOnlySpan<byte> body, BasicProperties properties)
@@ -100,6 +104,35 @@ internal sealed class PendingCall : IValueTaskSource
             return false;
         }
 
+        KeepBody(body);
+        _properties = properties;
+        _core.SetResult(true);
+        return true;
+    }
+
+    /// <summary>As above, with the reply's properties as received (checked, without headers): they are decoded only if read.</summary>
+    public bool TryReply(long version, ReadOnlySpan<byte> body, ReadOnlySpan<byte> rawProperties)
+    {
+        if (!TryClaim(version))
+        {
+            return false;
+        }
+
+        KeepBody(body);
+        if (_rawProperties.Length < rawProperties.Length)
+        {
+            _rawProperties = new byte[Math.Max(64, rawProperties.Length)];
+        }
+
+        rawProperties.CopyTo(_rawProperties);
+        _rawLength = rawProperties.Length;
+        _properties = null;
+        _core.SetResult(true);
+        return true;
+    }
+
+    private void KeepBody(ReadOnlySpan<byte> body)
+    {
         if (_buffer.Length < body.Length)
         {
             ReturnBuffer();
@@ -108,9 +141,15 @@ internal sealed class PendingCall : IValueTaskSource
 
         body.CopyTo(_buffer);
         _length = body.Length;
+    }
+
+    // Two readers at once may both decode; each gets equal properties.
+    private BasicProperties DecodeProperties()
+    {
+        var decoder = new Framing.AmqpDecoder(_rawProperties.AsSpan(0, _rawLength));
+        var properties = Framing.BasicPropertiesCodec.Read(ref decoder);
         _properties = properties;
-        _core.SetResult(true);
-        return true;
+        return properties;
     }
 
     /// <summary>Ends call <paramref name="version"/> with <paramref name="error"/>; false when it had ended already.</summary>
@@ -150,6 +189,7 @@ internal sealed class PendingCall : IValueTaskSource
         }
 
         _properties = BasicProperties.Empty;
+        _rawLength = 0;
         _length = 0;
         _link = null;
         if (_buffer.Length > KeptBufferLimit)

@@ -1,3 +1,5 @@
+using Nucleon.Pipes.Framing;
+
 namespace Nucleon.Pipes.Rpc;
 
 /// <summary>
@@ -93,6 +95,24 @@ internal sealed class RpcCallTable(TimeProvider time)
         return false;
     }
 
+    /// <summary>
+    /// As <see cref="Deliver"/>, for a reply whose properties are still the bytes received (without headers, checked):
+    /// the correlation id is read from them, and the call keeps them to decode only if its caller reads them.
+    /// </summary>
+    public bool DeliverRaw(ReadOnlySpan<byte> rawProperties, ReadOnlySpan<byte> body)
+    {
+        if (BasicPropertiesCodec.TryWalkPlain(rawProperties, out var correlationId)
+            && RpcCorrelation.TryParse(correlationId, out int index, out long version)
+            && Find(index) is { } call
+            && call.TryReply(version, body, rawProperties))
+        {
+            return true;
+        }
+
+        Interlocked.Increment(ref _dropped);
+        return false;
+    }
+
     /// <summary>Fails the call a correlation id names, if it still waits (e.g. its request came back as unroutable).</summary>
     public void Fail(string? correlationId, Exception error) => Find(correlationId, out long version)?.TryFail(version, error);
 
@@ -129,6 +149,11 @@ internal sealed class RpcCallTable(TimeProvider time)
             return null;
         }
 
+        return Find(index);
+    }
+
+    private PendingCall? Find(int index)
+    {
         var calls = Volatile.Read(ref _byIndex);
         return index < calls.Length ? Volatile.Read(ref calls[index]) : null;
     }

@@ -1,3 +1,5 @@
+using System.Buffers.Text;
+using Nucleon.Pipes.Framing;
 using System.Globalization;
 
 namespace Nucleon.Pipes.Rpc;
@@ -10,8 +12,20 @@ namespace Nucleon.Pipes.Rpc;
 /// </summary>
 internal static class RpcCorrelation
 {
-    public static string Format(int index, long version) =>
-        string.Create(CultureInfo.InvariantCulture, $"{index:x}.{version:x}");
+    public static string Format(int index, long version) => new ReplyStamp(RpcLink.DirectReplyTo, index, version).CorrelationId;
+
+    /// <summary>As <see cref="TryParse(string?, out int, out long)"/>, from the id's bytes as received (no string is made).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> correlationId, out int index, out long version)
+    {
+        index = 0;
+        version = 0;
+        int dot = correlationId.IndexOf((byte)'.');
+        return dot > 0
+            && Utf8Parser.TryParse(correlationId[..dot], out index, out int n, 'x') && n == dot
+            && Utf8Parser.TryParse(correlationId[(dot + 1)..], out version, out int m, 'x') && m == correlationId.Length - dot - 1
+            && index >= 0
+            && version > 0;
+    }
 
     /// <summary>Reads an id made by <see cref="Format"/>; false for anything else (another client's id, garbage).</summary>
     public static bool TryParse(string? correlationId, out int index, out long version)

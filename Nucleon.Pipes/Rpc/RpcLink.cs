@@ -43,7 +43,8 @@ internal sealed class RpcLink
             channel.OnReturn(returned => calls.Fail(returned.Properties.CorrelationId, new AmqpMessageReturnedException(
                 returned.ReplyCode, returned.ReplyText, returned.Exchange, returned.RoutingKey, returned.Properties)));
             // Direct reply-to needs no-ack; the subscription must exist before the first request names it.
-            var replies = await channel.BasicConsumeAsync(DirectReplyTo, new ConsumeOptions { AutoAck = true }, cancellationToken).ConfigureAwait(false);
+            // Replies' properties stay bytes until a caller reads them: finding the call needs only the correlation id.
+            var replies = await channel.BasicConsumeAsync(DirectReplyTo, new ConsumeOptions { AutoAck = true, KeepRawProperties = true }, cancellationToken).ConfigureAwait(false);
             var link = new RpcLink(channel, replies, calls);
             link._dispatch = link.DispatchAsync();
             return link;
@@ -88,7 +89,16 @@ internal sealed class RpcLink
         {
             await foreach (var reply in Replies.Messages.ConfigureAwait(false))
             {
-                _calls.Deliver(reply.Properties.CorrelationId, reply.Body.Span, reply.Properties);
+                var raw = reply.RawProperties;
+                if (raw.IsEmpty)
+                {
+                    // Decoded on arrival (the reply carries headers).
+                    _calls.Deliver(reply.Properties.CorrelationId, reply.Body.Span, reply.Properties);
+                }
+                else
+                {
+                    _calls.DeliverRaw(raw, reply.Body.Span);
+                }
             }
 
             reason = new AmqpChannelClosedException("The RPC client's reply subscription ended.");

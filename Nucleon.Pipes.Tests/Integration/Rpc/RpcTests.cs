@@ -26,6 +26,35 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     }
 
     [Fact]
+    public async Task A_request_carries_the_callers_properties_and_a_plain_reply_shows_all_of_its_own()
+    {
+        // The request's reply-to and correlation id are written into its frame, the rest as the caller gave them;
+        // a reply without headers reaches the client as bytes and is decoded only when read.
+        var q = await DeclareQueueAsync(what: "rpc");
+        var seen = new TaskCompletionSource<BasicProperties>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = ServeAsync(q, (m, _) =>
+        {
+            seen.TrySetResult(m.Properties);
+            return ValueTask.FromResult(Reply("ok", new BasicProperties { ContentType = "text/plain", MessageId = "reply-1", Type = m.Properties.Type, Priority = 3 }));
+        });
+        await using var rpc = new AmqpRpcClient(Conn);
+
+        using var reply = await rpc.CallAsync("", q, Utf8("hello"),
+            new BasicProperties { Type = "greeting", AppId = "tests", CorrelationId = "the caller's, replaced", ReplyTo = "replaced too" }, cancellationToken: Ct);
+
+        var request = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal("greeting", request.Type);
+        Assert.Equal("tests", request.AppId);
+        Assert.StartsWith("amq.rabbitmq.reply-to", request.ReplyTo, StringComparison.Ordinal);
+        Assert.Matches("^[0-9a-f]+\\.[0-9a-f]+$", request.CorrelationId);
+        Assert.Equal("ok", Text(reply));
+        Assert.Equal(
+            new BasicProperties { ContentType = "text/plain", MessageId = "reply-1", Type = "greeting", Priority = 3, CorrelationId = request.CorrelationId },
+            reply.Properties);
+        Assert.Equal(0, rpc.DroppedReplies);
+    }
+
+    [Fact]
     public async Task Many_calls_in_flight_on_one_client_each_get_their_own_reply_and_the_server_runs_at_most_its_concurrency()
     {
         const int calls = 400, callers = 64, concurrency = 8;

@@ -30,6 +30,48 @@ public sealed class RpcCallTableTests
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 
+    private static byte[] RawProperties(BasicProperties properties) => Framing.CodecTestHelpers.EncodeProperties(properties);
+
+    [Fact]
+    public async Task A_reply_as_property_bytes_reaches_its_call_and_its_properties_are_decoded_when_read()
+    {
+        var (first, v1) = Start();
+        var (second, v2) = Start();
+        var sent = new BasicProperties { CorrelationId = second.CorrelationId, ContentType = "text/plain", MessageId = "m" };
+
+        Assert.True(_table.DeliverRaw(RawProperties(sent), Bytes("two")));
+        Assert.True(first.IsPending(v1));
+
+        using var r2 = await ResultAsync(second, v2);
+        Assert.Equal("two", Text(r2));
+        Assert.Equal(sent, r2.Properties);
+        Assert.Same(r2.Properties, r2.Properties); // decoded once
+        Assert.Equal(0, _table.DroppedReplies);
+
+        // Not ours, garbage, or for a call that is no longer waiting: dropped and counted, never delivered elsewhere.
+        Assert.False(_table.DeliverRaw(RawProperties(new BasicProperties { CorrelationId = "someone-else" }), Bytes("x")));
+        Assert.False(_table.DeliverRaw(RawProperties(new BasicProperties { MessageId = "no id" }), Bytes("x")));
+        Assert.False(_table.DeliverRaw(RawProperties(sent), Bytes("again")));
+        Assert.Equal(3, _table.DroppedReplies);
+        Assert.True(first.IsPending(v1));
+    }
+
+    [Fact]
+    public async Task A_pooled_call_reused_after_a_byte_reply_shows_the_next_replys_properties_not_the_last()
+    {
+        var (call, v1) = Start();
+        Assert.True(_table.DeliverRaw(RawProperties(new BasicProperties { CorrelationId = call.CorrelationId, Type = "first" }), Bytes("1")));
+        var r1 = await ResultAsync(call, v1);
+        Assert.Equal("first", r1.Properties.Type);
+        r1.Dispose();
+
+        var (again, v2) = Start();
+        Assert.Same(call, again);
+        Assert.True(_table.Deliver(again.CorrelationId, Bytes("2"), new BasicProperties { Type = "second" }));
+        using var r2 = await ResultAsync(again, v2);
+        Assert.Equal("second", r2.Properties.Type);
+    }
+
     [Fact]
     public async Task A_reply_reaches_the_call_its_correlation_id_names()
     {
