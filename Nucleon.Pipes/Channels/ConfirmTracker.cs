@@ -264,33 +264,62 @@ internal sealed class ConfirmTracker
         return new PendingConfirm(_recycle);
     }
 
+    // The reader's scratch space: a basic.ack(multiple) takes its publishes out of the window under the lock and
+    // completes them after it, so the publisher (which takes the same lock for every publish) is not held up
+    // meanwhile. Per thread, not per channel: idle confirm channels hold nothing.
+    [ThreadStatic]
+    private static Settled[]? t_settled;
+
+    private const int SettleBatch = 64;
+
+    private struct Settled
+    {
+        public PendingConfirm Pending;
+        public ulong Sequence;
+    }
+
     /// <summary>Reader: basic.ack or basic.nack for <paramref name="tag"/> (and all below it when multiple); returns how many publishes it settled.</summary>
     public int Confirm(ulong tag, bool multiple, bool ack)
     {
+        var settled = t_settled ??= new Settled[SettleBatch];
         int released = 0;
-        lock (_lock)
+        while (true)
         {
-            if (multiple)
+            int n = 0;
+            lock (_lock)
             {
-                while (_pending.TryRemoveOldest(tag, out ulong seq, out var p))
+                if (multiple)
                 {
-                    Complete(p!, ack, seq);
-                    released++;
+                    while (n < SettleBatch && _pending.TryRemoveOldest(tag, out ulong seq, out var p))
+                    {
+                        settled[n++] = new Settled { Pending = p!, Sequence = seq };
+                    }
+                }
+                else if (_pending.Remove(tag) is { } p)
+                {
+                    settled[n++] = new Settled { Pending = p, Sequence = tag };
+                }
+
+                if (n > 0 && _waiting.Count > 0)
+                {
+                    WakeWaiters();
                 }
             }
-            else if (_pending.Remove(tag) is { } p)
+
+            // Out of the window already, still held by the tracker: nobody else completes or reuses them (FailAll no
+            // longer sees them; a basic.return for one of them came before this ack, on this same reader).
+            for (int i = 0; i < n; i++)
             {
-                Complete(p, ack, tag);
-                released++;
+                Complete(settled[i].Pending, ack, settled[i].Sequence);
+                settled[i] = default;
             }
 
-            if (released > 0 && _waiting.Count > 0)
+            released += n;
+            if (n < SettleBatch || !multiple)
             {
-                WakeWaiters();
+                return released;
             }
         }
-
-        return released;
     }
 
     private static void Complete(PendingConfirm p, bool ack, ulong seq)

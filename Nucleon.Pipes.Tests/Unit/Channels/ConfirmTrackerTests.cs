@@ -76,6 +76,33 @@ public sealed class ConfirmTrackerTests
     }
 
     [Fact]
+    public async Task A_multiple_ack_larger_than_the_readers_batch_settles_every_publish_it_covers_and_no_other()
+    {
+        // The reader takes a multiple ack's publishes out of the window in batches (64 at a time) and completes each batch
+        // outside the lock: an ack covering several batches, ending mid-batch, must settle exactly the tags up to it.
+        var tracker = new ConfirmTracker(1000);
+        var queue = NewQueue();
+        var tasks = Enumerable.Range(0, 300).Select(_ => tracker.PublishAsync(queue, Command(), CancellationToken.None).AsTask()).ToArray();
+
+        Assert.Equal(200, tracker.Confirm(200, multiple: true, ack: true));
+        await Task.WhenAll(tasks[..200]).WaitAsync(Timeout);
+        Assert.All(tasks[200..], t => Assert.False(t.IsCompleted));
+        Assert.Equal(100, tracker.Outstanding);
+
+        Assert.Equal(0, tracker.Confirm(150, multiple: true, ack: true)); // already settled: nothing happens twice
+        Assert.Equal(99, tracker.Confirm(299, multiple: true, ack: false));
+        foreach (var t in tasks[200..299])
+        {
+            await Assert.ThrowsAsync<AmqpPublishNackedException>(() => t.WaitAsync(Timeout));
+        }
+
+        Assert.False(tasks[299].IsCompleted);
+        Assert.Equal(1, tracker.Confirm(300, multiple: true, ack: true));
+        await tasks[299].WaitAsync(Timeout);
+        Assert.Equal(0, tracker.Outstanding);
+    }
+
+    [Fact]
     public async Task Cancelling_the_wait_for_a_confirm_ends_the_call_and_a_late_confirm_touches_nobody_else()
     {
         var tracker = new ConfirmTracker(4);
