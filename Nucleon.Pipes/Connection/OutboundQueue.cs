@@ -233,7 +233,9 @@ internal sealed class OutboundQueue : IThreadPoolWorkItem
     /// <summary>Writer side: the turn ended with no work left; clear the flag and catch a racing enqueue.</summary>
     internal void Unschedule()
     {
-        Volatile.Write(ref _scheduled, 0);
+        // A full fence, not a plain store: the look at the queue below must not happen before other threads see the flag
+        // cleared, or a producer that added meanwhile (and found the flag still set) would be missed by both.
+        Interlocked.Exchange(ref _scheduled, 0);
         if ((_commands.HasItems || PendingCloseOk is not null) && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
             _writer.Ready(this);
