@@ -365,6 +365,16 @@ public class BrokerFixture : IAsyncLifetime
                 var result = await RunScriptAsync(StartTimeout, "start").ConfigureAwait(false);
                 StartupLog = result.CombinedOutput;
                 SetUri(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1]);
+                // broker.sh waits for the AMQP port; the other listeners (amqps) must be up too, or every test on them fails.
+                foreach (var extra in AdditionalPorts(port))
+                {
+                    if (!await AcceptsConnectionsAsync(extra, ListenerTimeout).ConfigureAwait(false))
+                    {
+                        throw new ProcessFailedException(
+                            $"the node started but nothing listens on port {extra.ToString(CultureInfo.InvariantCulture)} after {ListenerTimeout.TotalSeconds:0} s; its log ends:\n{NodeLogTail()}");
+                    }
+                }
+
                 return;
             }
             catch (ProcessFailedException ex)
@@ -385,6 +395,50 @@ public class BrokerFixture : IAsyncLifetime
         throw new InvalidOperationException(
             "No RabbitMQ broker available for integration tests (set " + UriVariable + ", run a Docker engine, or install " +
             "rabbitmq-server with scripts/install-broker.sh):\n" + string.Join("\n", failures));
+    }
+
+    private static readonly TimeSpan ListenerTimeout = TimeSpan.FromSeconds(30);
+
+    private static async Task<bool> AcceptsConnectionsAsync(int port, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await client.ConnectAsync(IPAddress.Loopback, port, attempt.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    return false;
+                }
+            }
+
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+    }
+
+    // The last lines of the private node's own log, to say why a listener is missing.
+    private string NodeLogTail()
+    {
+        try
+        {
+            var logs = Directory.Exists(Path.Combine(BaseDirectory ?? "", "log"))
+                ? Directory.GetFiles(Path.Combine(BaseDirectory!, "log"), "*.log")
+                : [];
+            return logs.Length == 0
+                ? "(no log file)"
+                : string.Join("\n", logs.SelectMany(f => File.ReadLines(f).TakeLast(30).Select(l => Path.GetFileName(f) + ": " + l)));
+        }
+        catch (IOException ex)
+        {
+            return $"(log unreadable: {ex.Message})";
+        }
     }
 
     /// <summary>Picks an AMQP port in 5682..6681 whose distribution port (+20000) and additional ports are free too.</summary>
