@@ -52,6 +52,9 @@ public sealed class AmqpRpcClient : IAsyncDisposable
     /// <summary>Replies that matched no call in flight (late after a timeout or cancellation, or sent twice): dropped.</summary>
     public long DroppedReplies => _calls.DroppedReplies;
 
+    /// <summary>The channel and reply subscription calls go out on now (tests).</summary>
+    internal RpcLink? CurrentLink => Volatile.Read(ref _link);
+
     /// <summary>
     /// Publishes a request to <paramref name="exchange"/> with <paramref name="routingKey"/> and waits for its
     /// reply. The body is copied before the request is sent. <paramref name="properties"/> are sent as given,
@@ -79,46 +82,71 @@ public sealed class AmqpRpcClient : IAsyncDisposable
     private async ValueTask<AmqpRpcReply> CallCoreAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var link = Volatile.Read(ref _link);
-        if (link is not { IsUsable: true } || !IsKnown(exchange))
+        while (true)
         {
             long started = _time.GetTimestamp();
-            link = await PrepareAsync(exchange, timeout, cancellationToken).ConfigureAwait(false);
-            timeout = Remaining(timeout, started);
-        }
-
-        var call = _calls.Rent(out long version);
-        call.Arm(version, link, exchange, routingKey, timeout, cancellationToken);
-        if (link.Failure is { } gone)
-        {
-            // Lost while this call was being armed: the link's FailAll may not have seen it.
-            call.TryFail(version, gone);
-        }
-        else if (call.IsPending(version))
-        {
-            // (Not pending: the token had fired already; nothing is sent.)
-            try
+            var link = Volatile.Read(ref _link);
+            if (link is not { IsUsable: true } || !IsKnown(exchange))
             {
-                // Reply-to and correlation id go straight into the frame: a call allocates no properties of its own.
-                var publish = link.Channel.Core.Publisher.PublishRequestAsync(exchange, routingKey, body, properties,
-                    new ReplyStamp(RpcLink.DirectReplyTo, call.Index, version), _options.Mandatory, cancellationToken);
-                if (publish.IsCompletedSuccessfully)
+                link = await PrepareAsync(exchange, timeout, cancellationToken).ConfigureAwait(false);
+                timeout = Remaining(timeout, started);
+                started = _time.GetTimestamp();
+            }
+
+            var call = _calls.Rent(out long version);
+            call.Arm(version, link, exchange, routingKey, timeout, cancellationToken);
+            // Set when the request was refused before it was sent because its link is gone (connection lost, channel
+            // closed): such a call is not "in flight on a lost connection" but a later one, so it waits for the next link.
+            Exception? notSent = link.Failure;
+            if (notSent is null && call.IsPending(version))
+            {
+                // (Not pending: the token had fired already; nothing is sent.)
+                try
                 {
-                    publish.GetAwaiter().GetResult();
+                    // Reply-to and correlation id go straight into the frame: a call allocates no properties of its own.
+                    var publish = link.Channel.Core.Publisher.PublishRequestAsync(exchange, routingKey, body, properties,
+                        new ReplyStamp(RpcLink.DirectReplyTo, call.Index, version), _options.Mandatory, cancellationToken);
+                    if (publish.IsCompletedSuccessfully)
+                    {
+                        publish.GetAwaiter().GetResult();
+                    }
+                    else
+                    {
+                        await PublishSlowAsync(publish, timeout, cancellationToken).ConfigureAwait(false);
+                    }
                 }
-                else
+                catch (Exception ex) when (ex is AmqpConnectionLostException or AmqpChannelClosedException)
                 {
-                    await PublishSlowAsync(publish, timeout, cancellationToken).ConfigureAwait(false);
+                    // A channel without confirms fails a publish only by refusing it: the request never left.
+                    notSent = ex;
+                }
+                catch (Exception ex)
+                {
+                    call.TryFail(version, ex);
                 }
             }
-            catch (Exception ex)
-            {
-                call.TryFail(version, ex);
-            }
-        }
 
-        await call.AsValueTask().ConfigureAwait(false);
-        return new AmqpRpcReply(call, version);
+            if (notSent is not null && call.TryFail(version, notSent))
+            {
+                // The link is done for (its channel may not know yet): the next call, and this one, open another.
+                link.Fail(notSent);
+                try
+                {
+                    await call.AsValueTask().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ReferenceEquals(ex, notSent))
+                {
+                    // Ending it this way releases the pooled call.
+                }
+
+                // Again, within what is left of the timeout.
+                timeout = Remaining(timeout, started);
+                continue;
+            }
+
+            await call.AsValueTask().ConfigureAwait(false);
+            return new AmqpRpcReply(call, version);
+        }
     }
 
     // The channel's queue is full or the broker blocks publishing: the call's timeout bounds this wait too.

@@ -35,6 +35,29 @@ public sealed class RpcConnectionLossTests(BrokerFixture broker) : RpcTestBase(b
     }
 
     [Fact]
+    public async Task A_request_refused_before_it_left_goes_out_on_a_new_channel_instead_of_failing()
+    {
+        // The window between a connection's loss and its channels learning of it: the link's channel still says open,
+        // but its queue sends nothing more. A call made then was never sent, so it is a later call, not a lost one.
+        var q = await DeclareQueueAsync(what: "rpc-refused");
+        _ = ServeAsync(q, (m, _) => ValueTask.FromResult(Reply("answered " + Utf8Text(m))));
+        await using var rpc = new AmqpRpcClient(Conn);
+        using (var first = await rpc.CallAsync("", q, Utf8("first"), cancellationToken: Ct))
+        {
+            Assert.Equal("answered first", Text(first));
+        }
+
+        var stale = rpc.CurrentLink!;
+        stale.Channel.Core.Queue.Complete(new AmqpConnectionLostException("simulated: nothing more can be sent"));
+        Assert.True(stale.Channel.IsOpen);
+
+        using var second = await rpc.CallAsync("", q, Utf8("second"), timeout: TimeSpan.FromSeconds(10), cancellationToken: Ct);
+        Assert.Equal("answered second", Text(second));
+        Assert.NotSame(stale, rpc.CurrentLink);
+        Assert.NotNull(stale.Failure);
+    }
+
+    [Fact]
     public async Task A_call_made_while_the_connection_is_down_waits_for_the_next_one_within_its_timeout()
     {
         var q = await DeclareQueueAsync(what: "rpc-down");
