@@ -72,23 +72,12 @@ internal sealed class Delivery
     /// </summary>
     public void KeepRawProperties(ReadOnlySpan<byte> bytes)
     {
-        if (_rawProperties is null || _rawProperties.Length < bytes.Length)
-        {
-            _rawProperties = new byte[Math.Max(64, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)bytes.Length))];
-        }
-
-        bytes.CopyTo(_rawProperties);
+        bytes.CopyTo(KeptBuffer.Ensure(ref _rawProperties, bytes.Length));
         _rawLength = bytes.Length;
         _properties = null;
     }
 
-    private BasicProperties DecodeRawProperties()
-    {
-        var decoder = new AmqpDecoder(RawProperties);
-        var properties = BasicPropertiesCodec.Read(ref decoder);
-        _properties = properties;
-        return properties;
-    }
+    private BasicProperties DecodeRawProperties() => _properties = BasicPropertiesCodec.Read(RawProperties);
 
     /// <summary>Messages left in the queue (basic.get-ok only).</summary>
     public uint MessageCount { get; set; }
@@ -139,12 +128,7 @@ internal sealed class Delivery
         }
         else if (Owner is not null && length <= KeptBodyLimit)
         {
-            if (_keptBuffer is null || _keptBuffer.Length < length)
-            {
-                _keptBuffer = new byte[Math.Max(64, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)length))];
-            }
-
-            _body = _keptBuffer;
+            _body = KeptBuffer.Ensure(ref _keptBuffer, (int)length);
         }
         else
         {

@@ -181,6 +181,13 @@ internal static class BasicPropertiesCodec
         }
     }
 
+    /// <summary>As <see cref="Read(ref AmqpDecoder)"/>, from property bytes kept as received (see <see cref="TryWalkPlain"/>).</summary>
+    public static BasicProperties Read(ReadOnlySpan<byte> bytes)
+    {
+        var decoder = new AmqpDecoder(bytes);
+        return Read(ref decoder);
+    }
+
     /// <summary>Reads the property flags and list; returns <see cref="BasicProperties.Empty"/> when no flag is set.</summary>
     public static BasicProperties Read(ref AmqpDecoder decoder)
     {
@@ -231,9 +238,9 @@ internal static class BasicPropertiesCodec
     }
 
     /// <summary>
-    /// Checks the property flags and list in <paramref name="bytes"/> as <see cref="Read"/> would, without making
+    /// Checks the property flags and list in <paramref name="bytes"/> as <see cref="Read(ref AmqpDecoder)"/> would, without making
     /// anything, and finds the correlation id. False when the list carries headers (a field table: decode it with
-    /// <see cref="Read"/>); a malformed list throws as <see cref="Read"/> does.
+    /// <see cref="Read(ref AmqpDecoder)"/>); a malformed list throws as <see cref="Read(ref AmqpDecoder)"/> does.
     /// </summary>
     public static bool TryWalkPlain(ReadOnlySpan<byte> bytes, out ReadOnlySpan<byte> correlationId)
     {

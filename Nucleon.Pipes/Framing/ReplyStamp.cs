@@ -19,25 +19,21 @@ internal readonly struct ReplyStamp(string replyTo, int index, long version)
     /// <summary>True when the request's reply-to and correlation-id come from here.</summary>
     public bool IsSet => ReplyTo is not null;
 
-    /// <summary>Bytes of the correlation id.</summary>
-    public int CorrelationIdLength
-    {
-        get
-        {
-            Span<byte> id = stackalloc byte[MaxCorrelationIdLength];
-            return FormatCorrelationId(id);
-        }
-    }
+    /// <summary>Bytes of the correlation id (counted, not formatted: the header is sized before it is written).</summary>
+    public int CorrelationIdLength => HexDigits((uint)index) + 1 + HexDigits((ulong)version);
 
     /// <summary>The correlation id as a string (for spans and logs only: this allocates).</summary>
-    public string CorrelationId
+    public string CorrelationId => FormatString(index, version);
+
+    /// <summary><c>{index}.{version}</c> as a string (allocates).</summary>
+    public static string FormatString(int index, long version)
     {
-        get
-        {
-            Span<byte> id = stackalloc byte[MaxCorrelationIdLength];
-            return System.Text.Encoding.ASCII.GetString(id[..FormatCorrelationId(id)]);
-        }
+        Span<byte> id = stackalloc byte[MaxCorrelationIdLength];
+        return System.Text.Encoding.ASCII.GetString(id[..Format(id, index, version)]);
     }
+
+    // Digits of the lower-case hex form Utf8Formatter writes (no leading zeros; "0" for zero).
+    private static int HexDigits(ulong value) => value == 0 ? 1 : (64 - System.Numerics.BitOperations.LeadingZeroCount(value) + 3) / 4;
 
     /// <summary>Writes the correlation id as UTF-8 into <paramref name="destination"/> (at least <see cref="MaxCorrelationIdLength"/> bytes); returns its length.</summary>
     public int FormatCorrelationId(Span<byte> destination) => Format(destination, index, version);

@@ -33,7 +33,7 @@ internal sealed class PendingCall : IValueTaskSource
     private byte[] _buffer = [];
     private int _length;
     private BasicProperties? _properties = BasicProperties.Empty; // null: decoded from _rawProperties when first read
-    private byte[] _rawProperties = [];
+    private byte[]? _rawProperties;
     private int _rawLength;
 
     public PendingCall(RpcCallTable table, TimeProvider time)
@@ -119,12 +119,7 @@ internal sealed class PendingCall : IValueTaskSource
         }
 
         KeepBody(body);
-        if (_rawProperties.Length < rawProperties.Length)
-        {
-            _rawProperties = new byte[Math.Max(64, rawProperties.Length)];
-        }
-
-        rawProperties.CopyTo(_rawProperties);
+        rawProperties.CopyTo(Framing.KeptBuffer.Ensure(ref _rawProperties, rawProperties.Length));
         _rawLength = rawProperties.Length;
         _properties = null;
         _core.SetResult(true);
@@ -144,13 +139,7 @@ internal sealed class PendingCall : IValueTaskSource
     }
 
     // Two readers at once may both decode; each gets equal properties.
-    private BasicProperties DecodeProperties()
-    {
-        var decoder = new Framing.AmqpDecoder(_rawProperties.AsSpan(0, _rawLength));
-        var properties = Framing.BasicPropertiesCodec.Read(ref decoder);
-        _properties = properties;
-        return properties;
-    }
+    private BasicProperties DecodeProperties() => _properties = Framing.BasicPropertiesCodec.Read(_rawProperties.AsSpan(0, _rawLength));
 
     /// <summary>Ends call <paramref name="version"/> with <paramref name="error"/>; false when it had ended already.</summary>
     public bool TryFail(long version, Exception error)

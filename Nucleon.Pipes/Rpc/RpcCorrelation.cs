@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using Nucleon.Pipes.Framing;
-using System.Globalization;
+using System.Text;
 
 namespace Nucleon.Pipes.Rpc;
 
@@ -12,7 +12,7 @@ namespace Nucleon.Pipes.Rpc;
 /// </summary>
 internal static class RpcCorrelation
 {
-    public static string Format(int index, long version) => new ReplyStamp(RpcLink.DirectReplyTo, index, version).CorrelationId;
+    public static string Format(int index, long version) => ReplyStamp.FormatString(index, version);
 
     /// <summary>As <see cref="TryParse(string?, out int, out long)"/>, from the id's bytes as received (no string is made).</summary>
     public static bool TryParse(ReadOnlySpan<byte> correlationId, out int index, out long version)
@@ -30,19 +30,16 @@ internal static class RpcCorrelation
     /// <summary>Reads an id made by <see cref="Format"/>; false for anything else (another client's id, garbage).</summary>
     public static bool TryParse(string? correlationId, out int index, out long version)
     {
-        index = 0;
-        version = 0;
         if (correlationId is null)
         {
+            index = 0;
+            version = 0;
             return false;
         }
 
-        ReadOnlySpan<char> id = correlationId;
-        int dot = id.IndexOf('.');
-        return dot > 0
-            && int.TryParse(id[..dot], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out index)
-            && long.TryParse(id[(dot + 1)..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out version)
-            && index >= 0
-            && version > 0;
+        // One parser for both forms: the string's UTF-8 (on the stack for any id this client makes).
+        int length = Encoding.UTF8.GetByteCount(correlationId);
+        Span<byte> utf8 = length <= 64 ? stackalloc byte[64] : new byte[length];
+        return TryParse(utf8[..Encoding.UTF8.GetBytes(correlationId, utf8)], out index, out version);
     }
 }

@@ -33,6 +33,28 @@ public sealed class ReplyStampTests
         Assert.Equal(expected, RpcCorrelation.Format(index, version));
         Assert.True(RpcCorrelation.TryParse(Encoding.ASCII.GetBytes(expected), out int i, out long v));
         Assert.Equal((index, version), (i, v));
+        Assert.True(RpcCorrelation.TryParse(expected, out i, out v));
+        Assert.Equal((index, version), (i, v));
+    }
+
+    [Fact]
+    public void The_counted_length_is_the_formatted_length_at_every_digit_boundary()
+    {
+        Span<byte> id = stackalloc byte[ReplyStamp.MaxCorrelationIdLength];
+        for (int shift = 0; shift < 63; shift++)
+        {
+            foreach (long version in new[] { (1L << shift) - 1, 1L << shift, (1L << shift) + 1 })
+            {
+                int index = (int)Math.Min(int.MaxValue, version);
+                if (version <= 0 || index < 0)
+                {
+                    continue;
+                }
+
+                var stamp = new ReplyStamp("q", index, version);
+                Assert.Equal(ReplyStamp.Format(id, index, version), stamp.CorrelationIdLength);
+            }
+        }
     }
 
     [Theory]
@@ -45,8 +67,11 @@ public sealed class ReplyStampTests
     [InlineData("g.5")]
     [InlineData("80000000.5")]
     [InlineData("1.5.6")]
-    public void Another_clients_id_or_garbage_does_not_parse(string id) =>
+    public void Another_clients_id_or_garbage_does_not_parse(string id)
+    {
         Assert.False(RpcCorrelation.TryParse(Encoding.UTF8.GetBytes(id), out _, out _));
+        Assert.False(RpcCorrelation.TryParse(id, out _, out _));
+    }
 
     [Fact]
     public void A_stamped_request_carries_the_stamps_reply_to_and_id_and_every_other_property_as_given()
