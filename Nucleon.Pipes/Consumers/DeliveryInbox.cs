@@ -161,11 +161,43 @@ internal sealed class DeliveryInbox
 
     // ------------------------------------------------------------------ reader (the consume loop)
 
+    /// <summary>Tests only: runs between the ring found empty and the look at the overflow (the window of a race).</summary>
+    internal Action? AfterRingFoundEmpty { get; set; }
+
     /// <summary>Takes the oldest delivery, if any.</summary>
     public bool TryRead([NotNullWhen(true)] out Delivery? delivery)
     {
+        if (TryReadRing(refresh: false, out delivery))
+        {
+            return true;
+        }
+
+        AfterRingFoundEmpty?.Invoke();
+        if (Volatile.Read(ref _overflowCount) > 0)
+        {
+            // The writer may have filled the ring after it looked empty and then started the overflow: those ring
+            // deliveries come first. It uses the ring only while the overflow is empty, so the ring's tail is final
+            // for as long as the overflow holds anything, and this one look is enough.
+            if (TryReadRing(refresh: true, out delivery))
+            {
+                return true;
+            }
+
+            delivery = _overflow.Dequeue();
+            Interlocked.Decrement(ref _overflowCount);
+            Interlocked.Add(ref _overflowBytes, -OverflowCost(delivery));
+            return true;
+        }
+
+        delivery = null;
+        return false;
+    }
+
+    // Reader only. The reader's copy of the tail is refreshed when it says "empty", or when asked.
+    private bool TryReadRing(bool refresh, [NotNullWhen(true)] out Delivery? delivery)
+    {
         long head = _indices.Head;
-        if (head == _indices.TailSeen)
+        if (refresh || head == _indices.TailSeen)
         {
             _indices.TailSeen = Volatile.Read(ref _indices.Tail);
         }
@@ -176,14 +208,6 @@ internal sealed class DeliveryInbox
             delivery = _ring[slot]!;
             _ring[slot] = null;
             Volatile.Write(ref _indices.Head, head + 1);
-            return true;
-        }
-
-        if (Volatile.Read(ref _overflowCount) > 0)
-        {
-            delivery = _overflow.Dequeue();
-            Interlocked.Decrement(ref _overflowCount);
-            Interlocked.Add(ref _overflowBytes, -OverflowCost(delivery));
             return true;
         }
 

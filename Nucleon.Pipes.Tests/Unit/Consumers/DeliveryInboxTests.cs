@@ -80,6 +80,34 @@ public sealed class DeliveryInboxTests
     }
 
     [Fact]
+    public void A_ring_filled_after_the_reader_found_it_empty_is_read_before_the_overflow_that_followed()
+    {
+        // The reader finds the ring empty and is preempted before it looks at the overflow; meanwhile the writer fills
+        // the ring and starts the overflow. Read the overflow first and the ring's deliveries come a lap late
+        // (a stress run saw tag 40,750 where 40,686 was due: one 64-slot lap).
+        var inbox = new DeliveryInbox(4, overflowByteLimit: 16 * DeliveryInbox.MessageOverhead);
+        ulong written = 0;
+        inbox.AfterRingFoundEmpty = () =>
+        {
+            inbox.AfterRingFoundEmpty = null;
+            for (int i = 0; i < 6; i++)
+            {
+                Assert.True(inbox.TryAppend(NewDelivery(written++)));
+            }
+
+            Assert.Equal(2, inbox.OverflowCount);
+        };
+
+        for (ulong expected = 0; expected < 6; expected++)
+        {
+            Assert.True(inbox.TryRead(out var d));
+            Assert.Equal(expected, d.DeliveryTag);
+        }
+
+        Assert.False(inbox.TryRead(out _));
+    }
+
+    [Fact]
     public async Task Appends_woken_once_per_batch_lose_no_wake_up_and_no_delivery()
     {
         // As the connection's reader does: append a batch of random size without waking, then wake once.
