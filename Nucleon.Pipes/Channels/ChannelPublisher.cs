@@ -50,15 +50,15 @@ internal sealed class ChannelPublisher(ChannelCore channel)
             : PublishUntracedAsync(exchange, routingKey, body, properties, mandatory, wakeWriter: false, cancellationToken);
 
     /// <summary>
-    /// An RPC request: as <see cref="PublishAsync"/>, with reply-to and correlation-id taken from <paramref name="stamp"/>
-    /// and written straight into the content header (no string, no copy of <paramref name="properties"/>).
+    /// An RPC request or reply: as <see cref="PublishAsync"/>, with the correlation-id (and a request's reply-to) taken from
+    /// <paramref name="stamp"/> and written straight into the content header (no string, no copy of <paramref name="properties"/>).
     /// </summary>
-    public ValueTask PublishRequestAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, in ReplyStamp stamp, bool mandatory, CancellationToken cancellationToken)
+    public ValueTask PublishStampedAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, BasicProperties? properties, in ReplyStamp stamp, bool mandatory, CancellationToken cancellationToken)
     {
         if (PublishTelemetry.IsOn(channel))
         {
-            // The span shows the request's properties, so they are made whole here (a traced publish allocates anyway).
-            var stamped = (properties ?? BasicProperties.Empty) with { ReplyTo = stamp.ReplyTo, CorrelationId = stamp.CorrelationId };
+            // The span shows the message's properties, so they are made whole here (a traced publish allocates anyway).
+            var stamped = (properties ?? BasicProperties.Empty) with { ReplyTo = stamp.ReplyTo ?? properties?.ReplyTo, CorrelationId = stamp.CorrelationId };
             return PublishTelemetry.PublishAsync(this, channel, exchange, routingKey, body, stamped, mandatory, wakeWriter: true, cancellationToken);
         }
 

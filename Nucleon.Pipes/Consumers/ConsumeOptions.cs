@@ -55,8 +55,8 @@ public sealed record ConsumeOptions
     public long MaxOverflowBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// Internal (the RPC client's reply consumer): properties without headers are kept as received and decoded
-    /// only when read, so a reader that needs only the correlation id makes no strings.
+    /// Internal (the RPC client's reply consumer, the RPC server's request consumer): properties without headers are
+    /// kept as received and decoded only when read, so a reader that needs only the correlation id and reply-to makes no strings.
     /// </summary>
     internal bool KeepRawProperties { get; init; }
 }

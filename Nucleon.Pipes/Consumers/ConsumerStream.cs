@@ -86,15 +86,57 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         EndCurrentProcessing();
         if (_claimed && !_finished)
         {
-            // The loop is running and its inbox has something: no async state machine for this step.
+            // The loop is running: a message in the inbox is handed out at once, and a wait for the next one
+            // needs no async state machine either (see PendingStep).
             ReleaseCurrent();
             if (TryTake())
             {
                 return new ValueTask<bool>(true);
             }
+
+            if (!_finished)
+            {
+                ValueTask<bool> wait;
+                try
+                {
+                    wait = _consumer!.Inbox.WaitToReadAsync(_token);
+                }
+                catch (Exception ex)
+                {
+                    return ValueTask.FromException<bool>(ex);
+                }
+
+                if (!wait.IsCompleted)
+                {
+                    return (_step ??= new PendingStep(AfterWait)).Wait(wait);
+                }
+
+                // Completed at once: its result is taken (that readies the inbox's waiter for the next wait).
+                try
+                {
+                    return AfterWait(wait.GetAwaiter().GetResult(), null);
+                }
+                catch (Exception ex)
+                {
+                    return AfterWait(false, ex);
+                }
+            }
         }
 
         return MoveNextCoreAsync();
+    }
+
+    private PendingStep? _step;
+
+    // The inbox wait of a running loop completed: a message is handed out, anything else takes the general path.
+    private ValueTask<bool> AfterWait(bool ready, Exception? error)
+    {
+        if (error is not null)
+        {
+            return ValueTask.FromException<bool>(error);
+        }
+
+        return ready && TryTake() ? new ValueTask<bool>(true) : MoveNextCoreAsync();
     }
 
     // The loop moved on: the message's processing is over unless it was settled already or outlives the step.

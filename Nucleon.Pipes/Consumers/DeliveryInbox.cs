@@ -270,14 +270,18 @@ internal sealed class DeliveryInbox
 
     /// <summary>
     /// One side's parking spot: armed by the side that waits, woken (at most once per arming) by the other
-    /// side or by cancellation. Reused for every wait, so waiting allocates nothing.
+    /// side or by cancellation. Reused for every wait, so waiting allocates nothing. The waiter's continuation
+    /// never runs on the waker's thread (the connection's reader): the wake-up queues this spot itself to the
+    /// thread pool, which completes the wait there. (A source that ran its continuations asynchronously would
+    /// allocate a work item per wake-up for any continuation other than an async method's.)
     /// </summary>
-    private sealed class Waiter : IValueTaskSource<bool>
+    private sealed class Waiter : IValueTaskSource<bool>, IThreadPoolWorkItem
     {
-        private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+        private ManualResetValueTaskSourceCore<bool> _core;
         private int _armed;
         private CancellationTokenRegistration _cancellation;
         private CancellationToken _token;
+        private bool _cancelled; // set before this spot is queued by a cancellation
 
         /// <summary>Announces a wait (a full fence); the caller then re-checks its condition.</summary>
         public void Arm() => Interlocked.Exchange(ref _armed, 1);
@@ -301,7 +305,7 @@ internal sealed class DeliveryInbox
         {
             if (Volatile.Read(ref _armed) == 1 && Interlocked.CompareExchange(ref _armed, 0, 1) == 1)
             {
-                _core.SetResult(true);
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
             }
         }
 
@@ -309,8 +313,22 @@ internal sealed class DeliveryInbox
         {
             if (Interlocked.CompareExchange(ref _armed, 0, 1) == 1)
             {
-                _core.SetException(new OperationCanceledException(_token));
+                _cancelled = true;
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
             }
+        }
+
+        // On the thread pool, once per wake-up or cancellation (the arming is taken exactly once).
+        void IThreadPoolWorkItem.Execute()
+        {
+            if (_cancelled)
+            {
+                _cancelled = false;
+                _core.SetException(new OperationCanceledException(_token));
+                return;
+            }
+
+            _core.SetResult(true);
         }
 
         bool IValueTaskSource<bool>.GetResult(short token)

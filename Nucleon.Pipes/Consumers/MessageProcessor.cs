@@ -74,7 +74,8 @@ internal sealed class MessageProcessor
             Message message;
             try
             {
-                if (_done || !await NextAsync().ConfigureAwait(false))
+                // Awaited here, in the worker's one long-lived state machine: a helper method would box its own per wait.
+                if (_done || !await NextOrEnd().ConfigureAwait(false))
                 {
                     return;
                 }
@@ -124,23 +125,57 @@ internal sealed class MessageProcessor
         }
     }
 
-    // Under the gate. False (and the run is over) when the stream ended or failed.
-    private async ValueTask<bool> NextAsync()
+    // Under the gate: the stream's next step. A failure (or the shutdown) ends the run, as recorded by Ended.
+    private ValueTask<bool> NextOrEnd()
     {
         try
         {
             // A stream hands out what it holds even after its token fired; the shutdown takes nothing more.
             _token.ThrowIfCancellationRequested();
-            if (await _source!.MoveNextAsync().ConfigureAwait(false))
+            var step = _source!.MoveNextAsync();
+            if (step.IsCompletedSuccessfully)
             {
-                return true;
+                return new ValueTask<bool>(Record(step.Result, null));
             }
+
+            return Ended(step);
         }
         catch (Exception ex)
         {
             _failure = ex;
+            _done = true;
+            return new ValueTask<bool>(false);
+        }
+    }
+
+    // The step did not hand out a message at once: wait for it without letting a failure escape (it ends the run).
+    private ValueTask<bool> Ended(ValueTask<bool> step)
+    {
+        if (!step.IsCompleted)
+        {
+            return (_step ??= new PendingStep((moved, error) => new ValueTask<bool>(Record(moved, error)))).Wait(step);
         }
 
+        try
+        {
+            return new ValueTask<bool>(Record(step.GetAwaiter().GetResult(), null));
+        }
+        catch (Exception ex)
+        {
+            return new ValueTask<bool>(Record(false, ex));
+        }
+    }
+
+    private PendingStep? _step; // under the gate: one step at a time
+
+    private bool Record(bool moved, Exception? error)
+    {
+        if (error is null && moved)
+        {
+            return true;
+        }
+
+        _failure ??= error;
         _done = true;
         return false;
     }

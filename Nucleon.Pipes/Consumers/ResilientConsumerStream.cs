@@ -67,25 +67,85 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     public ValueTask<bool> MoveNextAsync()
     {
         EndCurrentProcessing();
-        return MoveNextCoreAsync();
+        if (_inner is { } inner && !_token.IsCancellationRequested)
+        {
+            // Subscribed: the inner stream's step is this step, with no async state machine of its own (see PendingStep).
+            ValueTask<bool> step;
+            try
+            {
+                step = inner.MoveNextAsync();
+            }
+            catch (Exception ex)
+            {
+                return AfterInnerStep(false, ex);
+            }
+
+            if (step.IsCompletedSuccessfully)
+            {
+                return AfterInnerStep(step.Result, null);
+            }
+
+            if (!step.IsCompleted)
+            {
+                return (_step ??= new PendingStep(AfterInnerStep)).Wait(step);
+            }
+
+            return MoveNextCoreAsync(step, hasFirstStep: true);
+        }
+
+        return MoveNextCoreAsync(default, hasFirstStep: false);
     }
 
+    private PendingStep? _step;
+
+    // The inner stream's step completed: a message is this stream's too; an end or a failure takes the general path.
+    private ValueTask<bool> AfterInnerStep(bool moved, Exception? error)
+    {
+        if (error is null && moved)
+        {
+            _current = _inner!.Current;
+            return new ValueTask<bool>(true);
+        }
+
+        if (error is null)
+        {
+            return MoveNextCoreAsync(new ValueTask<bool>(false), hasFirstStep: true);
+        }
+
+        return MoveNextCoreAsync(ValueTask.FromException<bool>(error), hasFirstStep: true);
+    }
+
+    // The general path: subscribing, resubscribing after a loss, ending. firstStep: the inner stream's step, when already taken.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> MoveNextCoreAsync()
+    private async ValueTask<bool> MoveNextCoreAsync(ValueTask<bool> firstStep, bool hasFirstStep)
     {
         while (true)
         {
-            _token.ThrowIfCancellationRequested();
-            if (_inner is null && !await SubscribeAsync().ConfigureAwait(false))
+            if (!hasFirstStep)
             {
-                return false;
+                _token.ThrowIfCancellationRequested();
+                if (_inner is null && !await SubscribeAsync().ConfigureAwait(false))
+                {
+                    return false;
+                }
             }
 
             try
             {
-                if (await _inner!.MoveNextAsync().ConfigureAwait(false))
+                bool moved;
+                if (hasFirstStep)
                 {
-                    _current = _inner.Current;
+                    hasFirstStep = false;
+                    moved = await firstStep.ConfigureAwait(false);
+                }
+                else
+                {
+                    moved = await _inner!.MoveNextAsync().ConfigureAwait(false);
+                }
+
+                if (moved)
+                {
+                    _current = _inner!.Current;
                     return true;
                 }
             }

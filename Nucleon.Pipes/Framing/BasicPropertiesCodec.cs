@@ -51,15 +51,8 @@ internal static class BasicPropertiesCodec
 
         size += properties.DeliveryMode is null ? 0 : 1;
         size += properties.Priority is null ? 0 : 1;
-        if (stamp.IsSet)
-        {
-            size += 1 + stamp.CorrelationIdLength + ShortStringSize(stamp.ReplyTo, "ReplyTo");
-        }
-        else
-        {
-            size += ShortStringSize(properties.CorrelationId, "CorrelationId");
-            size += ShortStringSize(properties.ReplyTo, "ReplyTo");
-        }
+        size += stamp.IsSet ? 1 + stamp.CorrelationIdLength : ShortStringSize(properties.CorrelationId, "CorrelationId");
+        size += ShortStringSize(stamp.ReplyTo ?? properties.ReplyTo, "ReplyTo");
 
         size += ShortStringSize(properties.Expiration, "Expiration");
         size += ShortStringSize(properties.MessageId, "MessageId");
@@ -91,7 +84,8 @@ internal static class BasicPropertiesCodec
         flags |= p.DeliveryMode is null ? 0 : DeliveryModeFlag;
         flags |= p.Priority is null ? 0 : PriorityFlag;
         flags |= p.CorrelationId is null && !stamp.IsSet ? 0 : CorrelationIdFlag;
-        flags |= p.ReplyTo is null && !stamp.IsSet ? 0 : ReplyToFlag;
+        string? replyTo = stamp.ReplyTo ?? p.ReplyTo;
+        flags |= replyTo is null ? 0 : ReplyToFlag;
         flags |= p.Expiration is null ? 0 : ExpirationFlag;
         flags |= p.MessageId is null ? 0 : MessageIdFlag;
         flags |= p.Timestamp is null ? 0 : TimestampFlag;
@@ -128,21 +122,16 @@ internal static class BasicPropertiesCodec
 
         if (stamp.IsSet)
         {
-            Span<byte> id = stackalloc byte[ReplyStamp.MaxCorrelationIdLength];
-            encoder.WriteShortString(id[..stamp.FormatCorrelationId(id)]);
-            encoder.WriteShortString(stamp.ReplyTo);
+            stamp.WriteCorrelationId(ref encoder);
         }
-        else
+        else if (p.CorrelationId is not null)
         {
-            if (p.CorrelationId is not null)
-            {
-                encoder.WriteShortString(p.CorrelationId);
-            }
+            encoder.WriteShortString(p.CorrelationId);
+        }
 
-            if (p.ReplyTo is not null)
-            {
-                encoder.WriteShortString(p.ReplyTo);
-            }
+        if (replyTo is not null)
+        {
+            encoder.WriteShortString(replyTo);
         }
 
         if (p.Expiration is not null)
@@ -181,7 +170,7 @@ internal static class BasicPropertiesCodec
         }
     }
 
-    /// <summary>As <see cref="Read(ref AmqpDecoder)"/>, from property bytes kept as received (see <see cref="TryWalkPlain"/>).</summary>
+    /// <summary>As <see cref="Read(ref AmqpDecoder)"/>, from property bytes kept as received (see <see cref="TryWalkPlain(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>).</summary>
     public static BasicProperties Read(ReadOnlySpan<byte> bytes)
     {
         var decoder = new AmqpDecoder(bytes);
@@ -242,11 +231,20 @@ internal static class BasicPropertiesCodec
     /// anything, and finds the correlation id. False when the list carries headers (a field table: decode it with
     /// <see cref="Read(ref AmqpDecoder)"/>); a malformed list throws as <see cref="Read(ref AmqpDecoder)"/> does.
     /// </summary>
-    public static bool TryWalkPlain(ReadOnlySpan<byte> bytes, out ReadOnlySpan<byte> correlationId)
+    public static bool TryWalkPlain(ReadOnlySpan<byte> bytes, out ReadOnlySpan<byte> correlationId) =>
+        TryWalkPlain(bytes, out _, out correlationId, out _);
+
+    /// <summary>
+    /// As <see cref="TryWalkPlain(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>, and finds the reply-to too;
+    /// <paramref name="flags"/> tells which properties are present (<see cref="CarriesCorrelationId"/>, <see cref="CarriesReplyTo"/>),
+    /// since an empty property and an absent one both give an empty span.
+    /// </summary>
+    public static bool TryWalkPlain(ReadOnlySpan<byte> bytes, out ushort flags, out ReadOnlySpan<byte> correlationId, out ReadOnlySpan<byte> replyTo)
     {
         correlationId = default;
+        replyTo = default;
         var decoder = new AmqpDecoder(bytes);
-        ushort flags = decoder.ReadShort();
+        flags = decoder.ReadShort();
         if ((flags & HeadersFlag) != 0)
         {
             return false;
@@ -278,6 +276,9 @@ internal static class BasicPropertiesCodec
                 case CorrelationIdFlag:
                     correlationId = decoder.ReadShortStringBytes();
                     break;
+                case ReplyToFlag:
+                    replyTo = decoder.ReadShortStringBytes();
+                    break;
                 default:
                     decoder.ReadShortStringBytes();
                     break;
@@ -286,6 +287,12 @@ internal static class BasicPropertiesCodec
 
         return true;
     }
+
+    /// <summary>Whether property <paramref name="flags"/> announce a correlation id.</summary>
+    public static bool CarriesCorrelationId(ushort flags) => (flags & CorrelationIdFlag) != 0;
+
+    /// <summary>Whether property <paramref name="flags"/> announce a reply-to.</summary>
+    public static bool CarriesReplyTo(ushort flags) => (flags & ReplyToFlag) != 0;
 
     private static int ShortStringSize(string? value, string property)
     {

@@ -104,7 +104,7 @@ public sealed class AmqpRpcClient : IAsyncDisposable
                 try
                 {
                     // Reply-to and correlation id go straight into the frame: a call allocates no properties of its own.
-                    var publish = link.Channel.Core.Publisher.PublishRequestAsync(exchange, routingKey, body, properties,
+                    var publish = link.Channel.Core.Publisher.PublishStampedAsync(exchange, routingKey, body, properties,
                         new ReplyStamp(RpcLink.DirectReplyTo, call.Index, version), _options.Mandatory, cancellationToken);
                     if (publish.IsCompletedSuccessfully)
                     {

@@ -32,7 +32,7 @@ public static class RpcServing
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Concurrency, 1, nameof(options) + ".Concurrency");
         ushort prefetch = options.Prefetch ?? (ushort)Math.Min(ushort.MaxValue, 2 * options.Concurrency);
         var responder = new RpcResponder(handler);
-        return connection.ConsumeAsync(queue, new ConsumeOptions { Prefetch = prefetch }, cancellationToken)
+        return connection.ConsumeAsync(queue, new ConsumeOptions { Prefetch = prefetch, KeepRawProperties = true }, cancellationToken)
             .ProcessAsync(responder.HandleAsync, new ProcessOptions { Concurrency = options.Concurrency, RequeueOnFailure = options.RequeueOnFailure }, cancellationToken);
     }
 }

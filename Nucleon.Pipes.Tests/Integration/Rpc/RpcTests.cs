@@ -255,6 +255,75 @@ public sealed class RpcTests(BrokerFixture broker) : RpcTestBase(broker)
     }
 
     [Fact]
+    public async Task The_server_answers_any_clients_request_at_its_reply_to_with_its_correlation_id_as_sent()
+    {
+        // Requests from clients other than this library's: ids of any length and text, empty, absent, and properties
+        // with headers (decoded on arrival rather than read from their bytes). More reply-to names than the server keeps.
+        var q = await DeclareQueueAsync(what: "rpc-foreign");
+        var replyQueues = new List<string>();
+        for (int i = 0; i < 10; i++)
+        {
+            replyQueues.Add(await DeclareQueueAsync(what: $"rpc-foreign-replies-{i}"));
+        }
+
+        _ = ServeAsync(q, (m, _) => ValueTask.FromResult(Reply(Text(m), new BasicProperties { CorrelationId = "the handler's own", Type = "answer", ReplyTo = "kept" })));
+        var requests = new List<(string Body, string ReplyTo, string? CorrelationId, bool Headers)>
+        {
+            ("plain", replyQueues[0], "id-1", false),
+            ("longest", replyQueues[1], new string('x', 255), false),
+            ("utf8", replyQueues[2], "ïd-ü", false),
+            ("empty", replyQueues[3], "", false),
+            ("headers", replyQueues[4], "id-h", true),
+            ("none", replyQueues[5], null, false),
+        };
+        for (int i = 0; i < 20; i++)
+        {
+            requests.Add(($"turn-{i}", replyQueues[(i * 7) % replyQueues.Count], $"turn-{i}", i % 5 == 0));
+        }
+
+        foreach (var (body, replyTo, id, headers) in requests)
+        {
+            await PublishConfirmedAsync("", q, body, new BasicProperties
+            {
+                ReplyTo = replyTo,
+                CorrelationId = id,
+                Headers = headers ? new Dictionary<string, object?> { ["x"] = 1 } : null,
+            });
+        }
+
+        var got = System.Threading.Channels.Channel.CreateUnbounded<(string Queue, string Body, BasicProperties Properties)>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        await using var ch = await Conn.AllocateChannelAsync(cancellationToken: Ct);
+        var readers = replyQueues.Select(queue => Task.Run(async () =>
+        {
+            await foreach (var m in ch.ConsumeAsync(queue, new ConsumeOptions { AutoAck = true }, stop.Token))
+            {
+                got.Writer.TryWrite((queue, Text(m), m.Properties));
+            }
+        })).ToArray();
+
+        var replies = new Dictionary<string, (string Queue, BasicProperties Properties)>();
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            deadline.CancelAfter(TimeSpan.FromSeconds(30));
+            while (replies.Count < requests.Count)
+            {
+                var (queue, body, properties) = await got.Reader.ReadAsync(deadline.Token);
+                Assert.True(replies.TryAdd(body, (queue, properties)), $"a second reply to {body}");
+            }
+        }
+
+        foreach (var (body, replyTo, id, _) in requests)
+        {
+            Assert.Equal(replyTo, replies[body].Queue);
+            Assert.Equal(new BasicProperties { CorrelationId = id, Type = "answer", ReplyTo = "kept" }, replies[body].Properties);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers).ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task A_request_without_reply_to_is_handled_and_acked()
     {
         var q = await DeclareQueueAsync(what: "rpc-noreply");

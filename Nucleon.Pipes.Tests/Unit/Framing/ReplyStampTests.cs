@@ -167,4 +167,74 @@ public sealed class ReplyStampTests
         byte[] continuation = Hex("0001");
         Assert.Throws<AmqpProtocolException>(() => BasicPropertiesCodec.TryWalkPlain(continuation, out _));
     }
+
+    [Fact]
+    public void A_stamped_reply_carries_the_requests_id_as_given_and_every_property_of_its_own_including_reply_to()
+    {
+        var own = new BasicProperties
+        {
+            ContentType = "text/plain",
+            Headers = new Dictionary<string, object?> { ["h"] = "v" },
+            CorrelationId = "the handler's own, replaced",
+            ReplyTo = "kept",
+            MessageId = "reply-1",
+            Priority = 2,
+        };
+        byte[] id = Encoding.UTF8.GetBytes("ünïcode-id from another client");
+
+        var decoded = DecodeProperties(EncodeStamped(own, ReplyStamp.ForReply(id)));
+
+        Assert.Equal(own with { CorrelationId = "ünïcode-id from another client", Headers = null }, decoded with { Headers = null });
+        Assert.Equal("v", decoded.Headers!["h"]);
+        Assert.Equal(new BasicProperties { CorrelationId = "" }, DecodeProperties(EncodeStamped(null, ReplyStamp.ForReply(ReadOnlyMemory<byte>.Empty))));
+    }
+
+    [Fact]
+    public void A_reply_id_of_255_bytes_is_written_and_a_longer_one_refused()
+    {
+        byte[] longest = Encoding.ASCII.GetBytes(new string('x', 255));
+        Assert.Equal(new string('x', 255), DecodeProperties(EncodeStamped(null, ReplyStamp.ForReply(longest))).CorrelationId);
+        var error = Assert.Throws<ArgumentException>(() => ReplyStamp.ForReply(new byte[256]));
+        Assert.Contains("256", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Stamping_a_reply_allocates_nothing()
+    {
+        var buffer = new byte[128];
+        var id = Encoding.ASCII.GetBytes("3.42").AsMemory();
+        var properties = new BasicProperties { ContentType = "text/plain" };
+        Write(); // warm up
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1_000; i++)
+        {
+            Write();
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+
+        void Write()
+        {
+            var stamp = ReplyStamp.ForReply(id);
+            int size = BasicPropertiesCodec.GetSize(properties, stamp);
+            var encoder = new AmqpEncoder(buffer.AsSpan(0, size));
+            BasicPropertiesCodec.Write(ref encoder, properties, stamp);
+        }
+    }
+
+    [Fact]
+    public void The_plain_walk_finds_reply_to_and_tells_an_empty_property_from_an_absent_one()
+    {
+        Assert.True(BasicPropertiesCodec.TryWalkPlain(EncodeProperties(new BasicProperties { CorrelationId = "", ReplyTo = "amq.rabbitmq.reply-to.abc", AppId = "a" }),
+            out ushort flags, out var id, out var replyTo));
+        Assert.True(BasicPropertiesCodec.CarriesCorrelationId(flags));
+        Assert.True(id.IsEmpty);
+        Assert.Equal("amq.rabbitmq.reply-to.abc", Encoding.UTF8.GetString(replyTo));
+
+        Assert.True(BasicPropertiesCodec.TryWalkPlain(EncodeProperties(new BasicProperties { AppId = "a" }), out flags, out _, out replyTo));
+        Assert.False(BasicPropertiesCodec.CarriesCorrelationId(flags));
+        Assert.False(BasicPropertiesCodec.CarriesReplyTo(flags));
+        Assert.True(replyTo.IsEmpty);
+    }
 }
