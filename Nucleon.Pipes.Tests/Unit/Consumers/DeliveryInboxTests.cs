@@ -266,4 +266,70 @@ public sealed class DeliveryInboxTests
 
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1_000, "the fast path allocated");
     }
+
+    [Fact]
+    public void A_woken_wait_continues_on_the_thread_pool_never_on_the_writers_thread_and_waking_allocates_nothing()
+    {
+        // The writer is the connection's reader: a consume loop must never run on it. The waiting side here is a
+        // plain callback (as a consumer stream's reusable step is), not an async method.
+        const int waits = 2_000;
+        var inbox = new DeliveryInbox(4);
+        var d = NewDelivery(1);
+        var continued = new SemaphoreSlim(0);
+        int onWriter = 0;
+        int writerThread = 0;
+        long allocated = -1;
+        Action onWoken = () =>
+        {
+            if (Environment.CurrentManagedThreadId == Volatile.Read(ref writerThread))
+            {
+                Interlocked.Increment(ref onWriter);
+            }
+
+            continued.Release();
+        };
+
+        Exception? failure = null;
+        var writer = new Thread(() =>
+        {
+            try
+            {
+                WriteAndWake();
+            }
+            catch (Exception ex)
+            {
+                failure = ex; // an exception escaping a thread would end the test run
+            }
+        });
+        writer.Start();
+        Assert.True(writer.Join(Timeout));
+
+        Assert.Null(failure);
+        Assert.Equal(0, onWriter);
+        Assert.True(allocated is >= 0 and < 1_000, $"waking {waits / 2} waits allocated {allocated} B on the writer's thread");
+
+        void WriteAndWake()
+        {
+            Volatile.Write(ref writerThread, Environment.CurrentManagedThreadId);
+            long before = 0;
+            for (int i = 0; i < waits; i++)
+            {
+                if (i == waits / 2)
+                {
+                    before = GC.GetAllocatedBytesForCurrentThread(); // the first half warms up
+                }
+
+                var wait = inbox.WaitToReadAsync(CancellationToken.None);
+                Assert.False(wait.IsCompleted);
+                wait.GetAwaiter().UnsafeOnCompleted(onWoken);
+                Assert.True(inbox.TryWrite(d)); // wakes the wait
+                Assert.True(continued.Wait(Timeout));
+                Assert.True(wait.GetAwaiter().GetResult());
+                Assert.True(inbox.TryRead(out _));
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+    }
 }
+
