@@ -28,6 +28,7 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
     private int _enumerated;
     private bool _finished;
     private bool _claimed;
+    private PendingStep? _step; // a wait of the running loop, reused
 
     public ConsumerStream(ChannelCore channel, string queue, ConsumeOptions options, CancellationToken cancellationToken)
     {
@@ -126,7 +127,6 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
         return MoveNextCoreAsync();
     }
 
-    private PendingStep? _step;
 
     // The inbox wait of a running loop completed: a message is handed out, anything else takes the general path.
     private ValueTask<bool> AfterWait(bool ready, Exception? error)

@@ -20,6 +20,7 @@ internal sealed class MessageProcessor
     private IAsyncEnumerator<Message>? _source;
     private bool _done; // under the gate
     private Exception? _failure; // under the gate
+    private PendingStep? _step; // under the gate: the one step being awaited
 
     public MessageProcessor(IAsyncEnumerable<Message> messages, Func<Message, CancellationToken, ValueTask> handler, ProcessOptions options, CancellationToken token)
     {
@@ -125,7 +126,7 @@ internal sealed class MessageProcessor
         }
     }
 
-    // Under the gate: the stream's next step. A failure (or the shutdown) ends the run, as recorded by Ended.
+    // Under the gate: the stream's next step. A failure (or the shutdown) ends the run (see Record).
     private ValueTask<bool> NextOrEnd()
     {
         try
@@ -138,7 +139,7 @@ internal sealed class MessageProcessor
                 return new ValueTask<bool>(Record(step.Result, null));
             }
 
-            return Ended(step);
+            return AwaitStep(step);
         }
         catch (Exception ex)
         {
@@ -149,7 +150,7 @@ internal sealed class MessageProcessor
     }
 
     // The step did not hand out a message at once: wait for it without letting a failure escape (it ends the run).
-    private ValueTask<bool> Ended(ValueTask<bool> step)
+    private ValueTask<bool> AwaitStep(ValueTask<bool> step)
     {
         if (!step.IsCompleted)
         {
@@ -166,7 +167,6 @@ internal sealed class MessageProcessor
         }
     }
 
-    private PendingStep? _step; // under the gate: one step at a time
 
     private bool Record(bool moved, Exception? error)
     {

@@ -24,6 +24,7 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
     private ConsumerStream? _inner;
     private StreamCursor? _cursor;
     private int _enumerated;
+    private PendingStep? _step; // the inner stream's pending step, reused
 
     public ResilientConsumerStream(AmqpConnection connection, string queue, ConsumeOptions options, CancellationToken cancellationToken)
     {
@@ -96,7 +97,6 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
         return MoveNextCoreAsync(default, hasFirstStep: false);
     }
 
-    private PendingStep? _step;
 
     // The inner stream's step completed: a message is this stream's too; an end or a failure takes the general path.
     private ValueTask<bool> AfterInnerStep(bool moved, Exception? error)
