@@ -14,4 +14,6 @@ for dir in "$ROOT"/*/; do
         "$HERE/broker.sh" --dir "$dir" --timeout 30 stop >&2 || "$HERE/broker.sh" --dir "$dir" kill >&2 || true
     fi
 done
+# With every node stopped, the port mapper broker.sh started goes too.
+"$HERE/release-epmd.sh"
 exit 0
