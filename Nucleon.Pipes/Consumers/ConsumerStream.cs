@@ -107,26 +107,12 @@ internal sealed class ConsumerStream : IAsyncEnumerable<Message>, IAsyncEnumerat
                     return ValueTask.FromException<bool>(ex);
                 }
 
-                if (!wait.IsCompleted)
-                {
-                    return (_step ??= new PendingStep(AfterWait)).Wait(wait);
-                }
-
-                // Completed at once: its result is taken (that readies the inbox's waiter for the next wait).
-                try
-                {
-                    return AfterWait(wait.GetAwaiter().GetResult(), null);
-                }
-                catch (Exception ex)
-                {
-                    return AfterWait(false, ex);
-                }
+                return (_step ??= new PendingStep(AfterWait)).Wait(wait);
             }
         }
 
         return MoveNextCoreAsync();
     }
-
 
     // The inbox wait of a running loop completed: a message is handed out, anything else takes the general path.
     private ValueTask<bool> AfterWait(bool ready, Exception? error)

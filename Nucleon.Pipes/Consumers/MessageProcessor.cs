@@ -139,7 +139,8 @@ internal sealed class MessageProcessor
                 return new ValueTask<bool>(Record(step.Result, null));
             }
 
-            return AwaitStep(step);
+            // Not at once: waited for without letting a failure escape (it ends the run).
+            return (_step ??= new PendingStep((moved, error) => new ValueTask<bool>(Record(moved, error)))).Wait(step);
         }
         catch (Exception ex)
         {
@@ -148,25 +149,6 @@ internal sealed class MessageProcessor
             return new ValueTask<bool>(false);
         }
     }
-
-    // The step did not hand out a message at once: wait for it without letting a failure escape (it ends the run).
-    private ValueTask<bool> AwaitStep(ValueTask<bool> step)
-    {
-        if (!step.IsCompleted)
-        {
-            return (_step ??= new PendingStep((moved, error) => new ValueTask<bool>(Record(moved, error)))).Wait(step);
-        }
-
-        try
-        {
-            return new ValueTask<bool>(Record(step.GetAwaiter().GetResult(), null));
-        }
-        catch (Exception ex)
-        {
-            return new ValueTask<bool>(Record(false, ex));
-        }
-    }
-
 
     private bool Record(bool moved, Exception? error)
     {

@@ -33,28 +33,46 @@ internal sealed class PendingStep : IValueTaskSource<bool>
         _restCompleted = OnRestCompleted;
     }
 
-    /// <summary>The stream's step, completed through the resume function once <paramref name="inner"/> (pending) completes.</summary>
+    /// <summary>
+    /// The stream's step, completed through the resume function once <paramref name="inner"/> completes; an inner
+    /// step that completed already is resumed at once (its result is taken either way, which readies a reusable source).
+    /// </summary>
     public ValueTask<bool> Wait(ValueTask<bool> inner)
     {
+        if (inner.IsCompleted)
+        {
+            var (result, error) = Outcome(inner.ConfigureAwait(false).GetAwaiter());
+            try
+            {
+                return _resume(result, error);
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException<bool>(ex);
+            }
+        }
+
         _core.Reset();
         _inner = inner.ConfigureAwait(false).GetAwaiter();
         _inner.UnsafeOnCompleted(_innerCompleted);
         return new ValueTask<bool>(this, _core.Version);
     }
 
-    private void OnInnerCompleted()
+    private static (bool Result, Exception? Error) Outcome(ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter completed)
     {
-        bool result = false;
-        Exception? error = null;
         try
         {
-            result = _inner.GetResult();
+            return (completed.GetResult(), null);
         }
         catch (Exception ex)
         {
-            error = ex;
+            return (false, ex);
         }
+    }
 
+    private void OnInnerCompleted()
+    {
+        var (result, error) = Outcome(_inner);
         _inner = default;
         ValueTask<bool> rest;
         try
@@ -86,14 +104,10 @@ internal sealed class PendingStep : IValueTaskSource<bool>
 
     private void Finish(ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter completed)
     {
-        bool result;
-        try
+        var (result, error) = Outcome(completed);
+        if (error is not null)
         {
-            result = completed.GetResult();
-        }
-        catch (Exception ex)
-        {
-            _core.SetException(ex);
+            _core.SetException(error);
             return;
         }
 

@@ -86,17 +86,11 @@ internal sealed class ResilientConsumerStream : IAsyncEnumerable<Message>, IAsyn
                 return AfterInnerStep(step.Result, null);
             }
 
-            if (!step.IsCompleted)
-            {
-                return (_step ??= new PendingStep(AfterInnerStep)).Wait(step);
-            }
-
-            return MoveNextCoreAsync(step, hasFirstStep: true);
+            return (_step ??= new PendingStep(AfterInnerStep)).Wait(step);
         }
 
         return MoveNextCoreAsync(default, hasFirstStep: false);
     }
-
 
     // The inner stream's step completed: a message is this stream's too; an end or a failure takes the general path.
     private ValueTask<bool> AfterInnerStep(bool moved, Exception? error)

@@ -50,6 +50,26 @@ public sealed class PendingStepTests
     }
 
     [Fact]
+    public async Task An_inner_step_completed_already_is_resumed_at_once_with_its_result_or_error()
+    {
+        var step = new PendingStep((moved, error) => error is TimeoutException ? throw new InvalidOperationException("from resume") : error is not null ? ValueTask.FromException<bool>(error) : new ValueTask<bool>(!moved));
+
+        var done = step.Wait(new ValueTask<bool>(true)).AsTask();
+        Assert.True(done.IsCompleted);
+        Assert.False(await done);
+        Assert.True(await step.Wait(new ValueTask<bool>(false)));
+        Assert.Equal("inner", (await Assert.ThrowsAsync<FormatException>(() => step.Wait(ValueTask.FromException<bool>(new FormatException("inner"))).AsTask())).Message);
+        Assert.Equal("from resume", (await Assert.ThrowsAsync<InvalidOperationException>(() => step.Wait(ValueTask.FromException<bool>(new TimeoutException())).AsTask())).Message);
+
+        // And it still serves a step that waits.
+        var inner = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var outer = step.Wait(new ValueTask<bool>(inner.Task)).AsTask();
+        Assert.False(outer.IsCompleted);
+        inner.SetResult(false);
+        Assert.True(await outer.WaitAsync(Bound));
+    }
+
+    [Fact]
     public async Task A_further_step_that_resume_starts_completes_the_step_when_it_does()
     {
         var started = Channel.CreateUnbounded<TaskCompletionSource<bool>>();
