@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Nucleon.Pipes benchmarks.
 #   scripts/bench.sh micro [BenchmarkDotNet args]        micro-benchmarks (default --filter '*')
-#   scripts/bench.sh e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--alloc-profile] [--no-ceiling]
+#   scripts/bench.sh e2e [--target null|broker] [--quick] [--uri amqp://...] [--runs N] [--only a,b] [--alloc-profile] [--inbox-peak] [--no-ceiling]
 #   scripts/bench.sh scaling [--quick] [--uri amqp://...] [--null-only|--broker-only]
 # e2e writes benchmarks/results.md and benchmarks/ratios.svg (from benchmarks/results-*.json); beside the two
 # clients it runs the raw-socket ceiling client on publish, publish-confirm, consume and consume-autoack.

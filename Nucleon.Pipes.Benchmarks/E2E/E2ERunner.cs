@@ -54,6 +54,7 @@ internal static class E2ERunner
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--rmq-throttle": RabbitWorkloads.ThrottlePercent = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
+                case "--inbox-peak": InboxPeakSampler.Instance ??= new InboxPeakSampler(); break;
                 case "--client": clientOnly = args[++i]; break;
                 case "--no-ceiling": ceiling = false; break;
                 case "--null-server": nullServer = args[++i]; break;
@@ -182,7 +183,7 @@ internal static class E2ERunner
                 }
             }
 
-            if (AllocationSampler.Instance is not null || clientOnly is not null)
+            if (AllocationSampler.Instance is not null || InboxPeakSampler.Instance is not null || clientOnly is not null)
             {
                 Console.WriteLine("(profiling run: results not written)");
                 return 0;

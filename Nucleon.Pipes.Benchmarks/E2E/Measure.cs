@@ -58,6 +58,7 @@ internal static class Meter
         long tp0 = ThreadPool.CompletedWorkItemCount;
         long cs0 = ContextSwitches();
         AllocationSampler.Instance?.Start();
+        InboxPeakSampler.Instance?.Start();
         long t0 = Stopwatch.GetTimestamp();
 
         var outcome = await body().ConfigureAwait(false);
@@ -68,6 +69,11 @@ internal static class Meter
         }
 
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        if (InboxPeakSampler.Instance is { } inbox)
+        {
+            Console.WriteLine($"    deepest consumer inbox: {inbox.Stop():N0} deliveries waiting");
+        }
+
         double s1 = ProcessCpuMs(serverPid);
         long tp1 = ThreadPool.CompletedWorkItemCount;
         long cs1 = ContextSwitches();
