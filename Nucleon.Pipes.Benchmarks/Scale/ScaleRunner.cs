@@ -8,7 +8,7 @@ using RabbitMQ.Client;
 namespace Nucleon.Pipes.Benchmarks.Scale;
 
 /// <summary>
-/// <c>scale [--quick] [--uri amqp://...]</c>: memory and scale, side by side with RabbitMQ.Client against a real
+/// <c>scale [--quick] [--uri amqp://...] [--open-only N]</c>: memory and scale, side by side with RabbitMQ.Client against a real
 /// broker (a private node on port 5695 unless --uri is given). Measures managed memory per idle channel and per
 /// idle connection, 1,000 channels on one connection publishing at once (throughput, and how evenly the channels
 /// progress), and the CPU of an idle connection that exchanges heartbeats. Writes benchmarks/scale.md
@@ -24,11 +24,13 @@ internal static class ScaleRunner
         bool quick = false;
         string? uri = null;
         string? memoryChild = null;
+        int openRounds = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--quick": quick = true; break;
+                case "--open-only": openRounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--uri": uri = args[++i]; break;
                 case "--memory-child": memoryChild = args[++i]; break; // internal: see MemoryInChildAsync
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
@@ -51,6 +53,12 @@ internal static class ScaleRunner
                 uri = E2ERunner.RunScript(repo, "scripts/broker.sh", $"{brokerArgs} start").Trim().Split('\n')[^1].Trim();
             }
 
+            if (openRounds > 0)
+            {
+                await OpenTimesOnlyAsync(uri, openRounds);
+                return 0;
+            }
+
             var ctx = new BenchContext { Uri = uri, NullTarget = false, ServerPid = 0, Scale = 1 };
             await ctx.PrepareBrokerAsync();
             string server = await E2ERunner.ServerVersionAsync(uri);
@@ -70,6 +78,7 @@ internal static class ScaleRunner
                 new($"managed memory per idle connection ({connections} connections)", "bytes", "N0"),
                 new($"{channels:N0} channels on one connection publishing at once (confirmed, one in flight each): throughput", "msgs/s", "N0"),
                 new($"{channels:N0} channels publishing at once: most / fewest messages published by one channel", "ratio", "N2"),
+                new($"opening a connection: connect until usable, median of {OpenCount} opened one after another (each closed before the next)", "ms", "N2"),
             };
             var idleRow = new Row($"idle connection, {heartbeat.TotalSeconds:N0} s heartbeat requested: process CPU above the no-connection baseline", "ms CPU per minute", "N1");
             var baselineRow = new Row("(baseline: the same process idle with no connection)", "ms CPU per minute", "N1");
@@ -85,14 +94,15 @@ internal static class ScaleRunner
                     var (perChannel, perConnection) = run == 0 ? (double.NaN, double.NaN) : await MemoryInChildAsync(uri, nucleon, channels, connections);
                     var window = run == 0 ? warmUpWindow : publishWindow;
                     var (rate, spread) = nucleon ? await NucleonManyPublishers(uri, channels, window) : await RabbitManyPublishers(uri, channels, window);
+                    double openMs = await OpenTimeMs(uri, nucleon);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  {name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} channel {perChannel,9:N0} B  connection {perConnection,9:N0} B  {channels} publishers {rate,9:N0} msg/s max/min {spread,6:N2}  ({total.Elapsed.TotalSeconds:N0} s)"));
+                        $"  {name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} channel {perChannel,9:N0} B  connection {perConnection,9:N0} B  {channels} publishers {rate,9:N0} msg/s max/min {spread,6:N2}  open {openMs,6:N2} ms  ({total.Elapsed.TotalSeconds:N0} s)"));
                     if (run == 0)
                     {
                         continue;
                     }
 
-                    double[] values = [perChannel, perConnection, rate, spread];
+                    double[] values = [perChannel, perConnection, rate, spread, openMs];
                     for (int i = 0; i < rows.Count; i++)
                     {
                         (nucleon ? rows[i].Nucleon : rows[i].Rabbit).Add(values[i]);
@@ -404,6 +414,63 @@ internal static class ScaleRunner
         await Task.WhenAll(tasks).WaitAsync(window + TimeSpan.FromSeconds(60));
         double seconds = sw.Elapsed.TotalSeconds;
         return (counts.Sum() / seconds, counts.Max() / (double)Math.Max(1, counts.Min()));
+    }
+
+    // ------------------------------------------------------------------ opening a connection
+
+    private const int OpenCount = 20;
+
+    /// <summary>
+    /// The median time to open a connection (TCP connect, the AMQP handshake, until the client hands back a usable
+    /// connection), over <see cref="OpenCount"/> opened one after another, each closed before the next is opened.
+    /// </summary>
+    private static async Task<double> OpenTimeMs(string uri, bool nucleon)
+    {
+        var times = new double[OpenCount];
+        var factory = new ConnectionFactory { Uri = new Uri(uri) };
+        for (int i = 0; i < OpenCount; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            if (nucleon)
+            {
+                var conn = new AmqpConnection(uri);
+                await conn.ConnectAsync();
+                times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                await conn.DisposeAsync();
+            }
+            else
+            {
+                var conn = await factory.CreateConnectionAsync();
+                times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                await conn.CloseAsync();
+                await conn.DisposeAsync();
+            }
+        }
+
+        return Meter.Median(times);
+    }
+
+    /// <summary>
+    /// <c>scale --open-only N</c>: only the connection-open time, N rounds of both clients in turn after a warm-up round,
+    /// each round's medians and their ratio printed (nothing written), to compare builds of the library.
+    /// </summary>
+    private static async Task OpenTimesOnlyAsync(string uri, int rounds)
+    {
+        var ratios = new List<double>();
+        for (int round = 0; round <= rounds; round++)
+        {
+            double nucleon = await OpenTimeMs(uri, nucleon: true);
+            double rabbit = await OpenTimeMs(uri, nucleon: false);
+            if (round > 0)
+            {
+                ratios.Add(nucleon / rabbit);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {(round == 0 ? "warm-up" : $"round {round}"),-9} open: Nucleon.Pipes {nucleon,6:N2} ms  RabbitMQ.Client {rabbit,6:N2} ms  ratio {nucleon / rabbit:N2}"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  median ratio {Meter.Median(ratios):N2} ({ratios.Min():N2}–{ratios.Max():N2})"));
     }
 
     // ------------------------------------------------------------------ idle CPU
