@@ -160,7 +160,7 @@ internal static class E2ERunner
                         foreach (var (row, s) in rows)
                         {
                             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                $"  {row,-17} {client.Name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} {s.MsgsPerSec,12:N0} msg/s {s.MBPerSec,9:N1} MB/s {s.CpuUsPerMsg,9:N2} µs CPU/msg {s.AllocPerMsg,10:N1} B/msg gc {s.Gen0}/{s.Gen1}/{s.Gen2} server {s.ServerCpuUsPerMsg,8:N2} µs/msg tp {s.ThreadPoolItemsPerMsg:N2} cs {s.ContextSwitchesPerMsg:N2}/msg{(double.IsNaN(s.P50Ms) ? "" : $" p50 {s.P50Ms:N3} ms p99 {s.P99Ms:N3} ms max {s.MaxMs:N3} ms")}"));
+                                $"  {row,-17} {client.Name,-16} {(run == 0 ? "warm-up" : $"run {run}"),-8} {s.MsgsPerSec,12:N0} msg/s {s.MBPerSec,9:N1} MB/s {s.CpuUsPerMsg,9:N2} µs CPU/msg {s.AllocPerMsg,10:N1} B/msg gc {s.Gen0}/{s.Gen1}/{s.Gen2} server {s.ServerCpuUsPerMsg,8:N2} µs/msg tp {s.ThreadPoolItemsPerMsg:N2} cs {s.ContextSwitchesPerMsg:N2}/msg jit {s.JitShare:P0}{(double.IsNaN(s.P50Ms) ? "" : $" p50 {s.P50Ms:N3} ms p99 {s.P99Ms:N3} ms max {s.MaxMs:N3} ms")}"));
                             if (run == 0)
                             {
                                 continue;

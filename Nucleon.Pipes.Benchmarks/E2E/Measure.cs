@@ -7,7 +7,7 @@ namespace Nucleon.Pipes.Benchmarks.E2E;
 internal sealed record Sample(
     double Seconds, long Messages, long Bytes, double ClientCpuMs, long AllocBytes, int Gen0, int Gen1, int Gen2, double ServerCpuMs,
     double P50Ms = double.NaN, double P99Ms = double.NaN, double MaxMs = double.NaN,
-    long ThreadPoolItems = 0, long ContextSwitches = 0)
+    long ThreadPoolItems = 0, long ContextSwitches = 0, double JitMs = 0)
 {
     public double MsgsPerSec => Messages / Seconds;
     public double MBPerSec => Bytes / Seconds / (1024.0 * 1024.0);
@@ -16,6 +16,9 @@ internal sealed record Sample(
     public double ServerCpuUsPerMsg => ServerCpuMs * 1000.0 / Messages;
     public double ThreadPoolItemsPerMsg => (double)ThreadPoolItems / Messages;
     public double ContextSwitchesPerMsg => (double)ContextSwitches / Messages;
+
+    /// <summary>The share of the client's CPU time that went to the JIT compiler (tiering up) during the run.</summary>
+    public double JitShare => ClientCpuMs > 0 ? JitMs / ClientCpuMs : 0;
 }
 
 /// <summary>What the measured body reports back.</summary>
@@ -57,6 +60,7 @@ internal static class Meter
         double s0 = ProcessCpuMs(serverPid);
         long tp0 = ThreadPool.CompletedWorkItemCount;
         long cs0 = ContextSwitches();
+        var jit0 = System.Runtime.JitInfo.GetCompilationTime();
         AllocationSampler.Instance?.Start();
         InboxPeakSampler.Instance?.Start();
         long t0 = Stopwatch.GetTimestamp();
@@ -77,6 +81,7 @@ internal static class Meter
         double s1 = ProcessCpuMs(serverPid);
         long tp1 = ThreadPool.CompletedWorkItemCount;
         long cs1 = ContextSwitches();
+        var jit1 = System.Runtime.JitInfo.GetCompilationTime();
         long alloc1 = GC.GetTotalAllocatedBytes(true);
         self.Refresh();
         var cpu1 = self.TotalProcessorTime;
@@ -90,7 +95,8 @@ internal static class Meter
         }
 
         return new Sample(seconds, outcome.Messages, outcome.Bytes, (cpu1 - cpu0).TotalMilliseconds, alloc1 - alloc0,
-            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, s1 - s0, p50, p99, max, tp1 - tp0, cs1 - cs0);
+            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, s1 - s0, p50, p99, max, tp1 - tp0, cs1 - cs0,
+            (jit1 - jit0).TotalMilliseconds);
     }
 
     /// <summary>Voluntary + involuntary context switches of this process so far (getrusage); 0 where unavailable.</summary>
