@@ -12,17 +12,8 @@ if have_toolchain; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else
-        echo "install-aot-toolchain: clang or zlib1g-dev missing and not root (no sudo); cannot install" >&2
-        exit 1
-    fi
-fi
-
 echo "install-aot-toolchain: installing clang and zlib1g-dev with apt-get"
-$SUDO apt-get update -q
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends clang zlib1g-dev
+"$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" clang zlib1g-dev
 
 if ! have_toolchain; then
     echo "install-aot-toolchain: clang or zlib1g-dev still missing after apt-get install" >&2

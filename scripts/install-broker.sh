@@ -50,9 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "install-broker: installing rabbitmq-server with apt-get"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends rabbitmq-server
+"$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" rabbitmq-server
 
 if ! have_broker; then
     echo "install-broker: rabbitmq-server still missing after apt-get install" >&2

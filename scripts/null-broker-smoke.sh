@@ -18,14 +18,8 @@ die() { log "FAILED: $*"; exit 1; }
 
 # ---- 1. a C compiler, and the source compiled with warnings as errors
 if ! command -v cc >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null 2>&1 || die "no cc, and not root (no sudo) to install gcc"
-        SUDO="sudo -n"
-    fi
     log "no cc: installing gcc and libc6-dev with apt-get"
-    $SUDO apt-get update -q
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev
+    "$REPO/scripts/apt-install.sh" gcc libc6-dev
     command -v cc >/dev/null 2>&1 || die "cc still missing after apt-get install"
 fi
 rm -rf "$OUT"

@@ -28,6 +28,7 @@ internal static class HostSmoke
         using var host = builder.Build();
         await host.StartAsync(ct);
         StartupTiming.Mark("host-started");
+        Console.WriteLine("package-smoke: host started");
         var registration = AmqpHealthChecks.ForConnection();
         var health = await registration.Factory(host.Services).CheckHealthAsync(new HealthCheckContext { Registration = registration }, ct);
         if (health.Status != HealthStatus.Healthy)
@@ -41,6 +42,7 @@ internal static class HostSmoke
             await publisher.PublishAsync("", queue, Encoding.UTF8.GetBytes($"hosted {i}"), cancellationToken: ct);
         }
 
+        Console.WriteLine($"package-smoke: {Count} messages published through IAmqpPublisher");
         var received = host.Services.GetRequiredService<Received>();
         await received.All(Count).WaitAsync(ct);
         await host.StopAsync(ct);
@@ -56,7 +58,9 @@ internal static class HostSmoke
 
         public Task All(int count)
         {
-            Volatile.Write(ref _target, count);
+            // A full fence (not a release write): the count is read after the target is seen, or the last
+            // handler and this call could each miss the other's write and the wait would never end.
+            Interlocked.Exchange(ref _target, count);
             if (Volatile.Read(ref _count) >= count)
             {
                 _done.TrySetResult();

@@ -7,7 +7,8 @@ using Nucleon.Pipes.PackageSmoke;
 
 StartupTiming.Mark("main");
 string uri = args.Length > 0 ? args[0] : "amqp://guest:guest@127.0.0.1:5672/";
-using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+// Under the scripts' 120 s bound, so that a stuck step ends in this process's own exception and stack trace.
+using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
 
 await ClientSmoke.RunAsync(uri, timeout.Token);
 await HostSmoke.RunAsync(uri, timeout.Token);
