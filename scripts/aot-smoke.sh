@@ -7,7 +7,7 @@
 # Prints the binary sizes and start-up figures: milliseconds from launch to Main, to the first
 # connection, to the started host and to the end of the round trip, the median of SMOKE_RUNS runs of
 # each build, taken alternately after one unmeasured run of each.
-# Installs the native toolchain (clang, zlib1g-dev) first with scripts/install-aot-toolchain.sh.
+# Finds a linker first with scripts/install-aot-toolchain.sh (clang, else gcc, else installs clang).
 # env: SMOKE_RUNS (default 5), SMOKE_BROKER_PORT (first port tried, default 5694),
 #      AOT_PUBLISH_TIMEOUT (seconds, default 600)
 set -euo pipefail
@@ -16,7 +16,7 @@ OUT="$REPO/artifacts/aot-smoke"
 RUNS="${SMOKE_RUNS:-5}"
 log() { echo "aot-smoke.sh: $*"; }
 
-"$REPO/scripts/install-aot-toolchain.sh" </dev/null
+linker_arg="$("$REPO/scripts/install-aot-toolchain.sh" </dev/null)"
 smoke_pack
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -24,7 +24,7 @@ mkdir -p "$OUT"
 start=$SECONDS
 # No ASP.NET Core runtime pack: the sample does not use it (it would be restored with the runtime identifier).
 timeout "${AOT_PUBLISH_TIMEOUT:-600}" dotnet publish -c Release "$SMOKE_SAMPLE" -r linux-x64 -p:PublishAot=true -p:DisableTransitiveFrameworkReferenceDownloads=true \
-    -p:NucleonPipesVersion="$SMOKE_VERSION" -o "$OUT/aot" </dev/null
+    ${linker_arg:+"$linker_arg"} -p:NucleonPipesVersion="$SMOKE_VERSION" -o "$OUT/aot" </dev/null
 aot_publish_s=$((SECONDS - start))
 start=$SECONDS
 timeout "${AOT_PUBLISH_TIMEOUT:-600}" dotnet publish -c Release "$SMOKE_SAMPLE" \

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Installs the native toolchain that Native AOT publishing links with (Debian's clang and
-# zlib1g-dev) when it is missing. Idempotent; prints what it found or installed.
+# Makes sure Native AOT publishing has a linker, and prints the MSBuild argument that picks it.
+# Native AOT links with clang by default; gcc works as well (-p:CppCompilerAndLinker=gcc), and the
+# runtime pack brings its own static zlib and brotli, so no -dev package is needed. Order: clang if
+# present, else gcc if present (no install, no network), else Debian's clang through apt-install.sh.
+# stdout: the argument for `dotnet publish` (empty for clang); stderr: what was found or installed.
 set -euo pipefail
 
-have_toolchain() {
-    command -v clang >/dev/null 2>&1 && [ -f /usr/include/zlib.h ]
-}
+say() { echo "install-aot-toolchain: $*" >&2; }
 
-if have_toolchain; then
-    echo "install-aot-toolchain: $(clang --version | head -n 1); zlib1g-dev $(dpkg-query -W -f='${Version}' zlib1g-dev 2>/dev/null || echo present)"
+if command -v clang >/dev/null 2>&1; then
+    say "linking with $(clang --version | head -n 1)"
+    exit 0
+fi
+if command -v gcc >/dev/null 2>&1; then
+    say "no clang; linking with $(gcc --version | head -n 1)"
+    echo "-p:CppCompilerAndLinker=gcc"
     exit 0
 fi
 
-echo "install-aot-toolchain: installing clang and zlib1g-dev with apt-get"
-"$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" clang zlib1g-dev
-
-if ! have_toolchain; then
-    echo "install-aot-toolchain: clang or zlib1g-dev still missing after apt-get install" >&2
-    exit 1
-fi
-echo "install-aot-toolchain: installed $(clang --version | head -n 1)"
+say "no clang and no gcc: installing clang with apt-get"
+"$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" clang >&2
+command -v clang >/dev/null 2>&1 || { say "clang still missing after apt-get install"; exit 1; }
+say "installed $(clang --version | head -n 1)"
