@@ -9,7 +9,7 @@ DIR="$(mktemp -d "${TMPDIR:-/tmp}/nucleon-observability-broker.XXXXXX")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 "$REPO/scripts/install-broker.sh"
-stop_node() { "$REPO/scripts/broker.sh" --dir "$DIR" stop >/dev/null 2>&1 || true; rm -rf "$DIR"; }
+stop_node() { "$REPO/scripts/broker.sh" --dir "$DIR" stop >/dev/null 2>&1 || true; rm -rf "$DIR"; "$REPO/scripts/release-epmd.sh"; }
 trap stop_node EXIT
 
 URI="$("$REPO/scripts/broker.sh" --port "$PORT" --dir "$DIR" start)"

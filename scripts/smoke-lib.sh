@@ -51,6 +51,7 @@ smoke_broker_start() {
 smoke_broker_stop() {
     "$REPO/scripts/broker.sh" --dir "$SMOKE_BROKER_DIR" --node "$SMOKE_NODE" stop >/dev/null 2>&1 || true
     rm -rf "$SMOKE_BROKER_DIR"
+    "$REPO/scripts/release-epmd.sh"
 }
 
 smoke_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
